@@ -1,0 +1,75 @@
+/**
+ * One error class for everything quid refuses, told apart by a stable `code`.
+ *
+ * Messages are for people and may change; `code`s are part of the API and the wire protocol
+ * (peers send them back in typed error replies), so tests assert codes, never messages.
+ */
+export const ErrorCodes = {
+  // Decoding (bytes from disk or from a peer)
+  DECODE_TRUNCATED: 'decode-truncated',
+  DECODE_TRAILING: 'decode-trailing-bytes',
+  DECODE_VERSION: 'decode-unknown-version',
+  DECODE_TYPE: 'decode-unknown-type',
+  DECODE_OVERSIZE: 'decode-oversize',
+  DECODE_NONCANONICAL: 'decode-non-canonical',
+  DECODE_INVALID: 'decode-invalid-field',
+  // Amounts and people's input
+  BAD_AMOUNT: 'bad-amount',
+  BAD_RESOURCE: 'bad-resource',
+  BAD_ID: 'bad-id',
+  BAD_ARGUMENT: 'bad-argument',
+  // Identity
+  KEY_FILE_PERMISSIONS: 'key-file-permissions',
+  KEY_FILE_INVALID: 'key-file-invalid',
+  KEY_FILE_EXISTS: 'key-file-exists',
+  // Ledger storage
+  LOCKED: 'locked',
+  CLOSED: 'closed',
+  STORAGE: 'storage',
+  // Rules (shared by the ledger's own appends, replay, and the auditor)
+  BAD_SIGNATURE: 'bad-signature',
+  WRONG_LOG: 'wrong-log',
+  DUPLICATE: 'duplicate',
+  CLOCK_REGRESS: 'clock-regress',
+  CLOCK_FUTURE: 'clock-future',
+  NO_CAPACITY: 'no-capacity',
+  OVER_CAPACITY: 'over-capacity',
+  UNKNOWN_CLAIM: 'unknown-claim',
+  NOT_HOLDER: 'not-holder',
+  NOT_ISSUER: 'not-issuer',
+  NOT_SETTLED: 'not-settled',
+  OVERSPENT: 'overspent',
+  INSUFFICIENT: 'insufficient',
+  EXPIRED: 'expired',
+  UNKNOWN_GUEST: 'unknown-guest',
+  GUEST_ENDED: 'guest-ended',
+  DUPLICATE_GUEST: 'duplicate-guest',
+  OVER_USAGE: 'over-usage',
+  USAGE_REGRESS: 'usage-regress',
+  BAD_CHECKPOINT: 'bad-checkpoint',
+  FORK: 'fork',
+  FROZEN: 'frozen'
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+export class QuidError extends Error {
+  readonly code: ErrorCode
+  /** Machine-readable context: record ids (hex), log positions, field names. */
+  readonly details: Readonly<Record<string, unknown>>
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message)
+    this.name = 'QuidError'
+    this.code = code
+    this.details = details
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, details: this.details }
+  }
+}
+
+export function isQuidError(err: unknown, code?: ErrorCode): err is QuidError {
+  return err instanceof QuidError && (code === undefined || err.code === code)
+}

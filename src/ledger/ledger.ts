@@ -1,0 +1,301 @@
+/**
+ * A participant's ledger: its own append-only Hypercore log of signed records, the logs of the
+ * others it follows, and the state built from all of them (state.ts).
+ *
+ * The ledger only ever appends to its own log; it never truncates it (a rewritten log is what
+ * fraud looks like to everyone else). Appends are checked against every rule before they are
+ * written, and are serialised so that checks and writes never interleave.
+ */
+import ReadyResource from 'ready-resource'
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import { LedgerState, type CapacityInfo } from './state.js'
+import { CorestoreLogs, type LogSource, type ParticipantLog, type SignedHead } from './logs.js'
+import { decodeEntry } from './codecs.js'
+import { QuidError, ErrorCodes } from './errors.js'
+import { equal, toHex } from './bytes.js'
+import { signRecord } from './sign.js'
+import { checkpoint as buildCheckpoint } from './build.js'
+import { decodeSnapshot, encodeSnapshot, snapshotHash } from './snapshot.js'
+import type { KeyPair } from './identity.js'
+import type { LedgerRecord, ResourceVector, SignedRecord } from './records.js'
+import type { Violation } from './violations.js'
+import type { ClaimInfo, ClaimStatus } from './claims.js'
+
+export interface LedgerOptions {
+  /** Where other participants' logs come from; default: this ledger's own Corestore. */
+  logs?: LogSource
+  /** The verifier's clock in ms; injectable for tests. */
+  now?: () => number
+  /** Write a checkpoint after this many own entries since the last one (0: only on request). */
+  checkpointEvery?: number
+}
+
+const SNAPSHOT_CORE = 'quid-snapshots'
+const SNAPSHOT_CHUNK = 1 << 20
+
+interface Followed {
+  log: ParticipantLog
+  syncing: Promise<void>
+}
+
+export class Ledger extends ReadyResource {
+  readonly store: Corestore
+  readonly keyPair: KeyPair
+  readonly id: Uint8Array
+  /** Hex of `id`: the key every map in the state uses. */
+  readonly key: string
+  state = new LedgerState()
+  core!: Hypercore
+  private snapshots!: Hypercore
+  private readonly logs: LogSource
+  private readonly now: () => number
+  private readonly checkpointEvery: number
+  private readonly followed = new Map<string, Followed>()
+  private lock: Promise<unknown> = Promise.resolve()
+  private sinceCheckpoint = 0
+
+  constructor(store: Corestore, keyPair: KeyPair, opts: LedgerOptions = {}) {
+    super()
+    this.store = store
+    this.keyPair = keyPair
+    this.id = keyPair.publicKey
+    this.key = toHex(keyPair.publicKey)
+    this.logs = opts.logs ?? new CorestoreLogs(store)
+    this.now = opts.now ?? Date.now
+    this.checkpointEvery = opts.checkpointEvery ?? 0
+  }
+
+  protected override async _open(): Promise<void> {
+    try {
+      await this.store.ready()
+    } catch (err) {
+      const msg = (err as Error).message
+      if (/lock/i.test(msg)) {
+        throw new QuidError(ErrorCodes.LOCKED, 'this participant directory is in use by another process', { cause: msg })
+      }
+      throw new QuidError(ErrorCodes.STORAGE, `cannot open the store: ${msg}`)
+    }
+    const kp = { publicKey: Buffer.from(this.keyPair.publicKey), secretKey: Buffer.from(this.keyPair.secretKey) }
+    this.core = this.store.get({ keyPair: kp })
+    this.snapshots = this.store.get({ name: SNAPSHOT_CORE })
+    await Promise.all([this.core.ready(), this.snapshots.ready()])
+    await this.restore()
+  }
+
+  protected override async _close(): Promise<void> {
+    // Close followed logs first: that aborts reads still waiting on peers that may be gone, which
+    // would otherwise hold the lock forever.
+    for (const f of this.followed.values()) await f.log.close()
+    await this.lock.catch(() => {})
+    for (const f of this.followed.values()) await f.syncing.catch(() => {})
+    this.followed.clear()
+    await this.snapshots.close()
+    await this.core.close()
+  }
+
+  /** Own log length. */
+  get length(): number {
+    return this.core.length
+  }
+
+  /** Loads the latest verified snapshot, then replays the own entries after it. */
+  private async restore(): Promise<void> {
+    const start = await this.loadSnapshot()
+    const now = this.now()
+    for (let i = start; i < this.core.length; i++) {
+      const bytes = (await this.core.get(i)) as Uint8Array
+      this.state.applyEntry(this.key, i, bytes, { now })
+    }
+  }
+
+  /** Returns the own-log position the loaded snapshot covers (0 if none could be trusted). */
+  private async loadSnapshot(): Promise<number> {
+    if (this.snapshots.length === 0) return 0
+    try {
+      const header = JSON.parse((await this.snapshots.get(this.snapshots.length - 1))!.toString()) as {
+        at: number
+        chunks: number
+      }
+      const parts: Uint8Array[] = []
+      for (let i = this.snapshots.length - 1 - header.chunks; i < this.snapshots.length - 1; i++) {
+        parts.push((await this.snapshots.get(i)) as Uint8Array)
+      }
+      const bytes = new Uint8Array(Buffer.concat(parts))
+      // The snapshot is trusted only through the signed checkpoint at `at` in our own log.
+      const signed = decodeEntry((await this.core.get(header.at)) as Uint8Array)
+      const r = signed.record
+      if (r.type !== 'checkpoint' || r.length !== header.at || !equal(r.author, this.id)) return 0
+      if (!equal(r.state, snapshotHash(bytes))) return 0
+      const state = decodeSnapshot(bytes)
+      const info = state.logs.get(this.key)
+      if ((info?.length ?? 0) !== header.at) return 0
+      this.state = state
+      return header.at
+    } catch {
+      return 0
+    }
+  }
+
+  /** Serialises `fn` with every other state change of this ledger. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn)
+    this.lock = run.catch(() => {})
+    return run
+  }
+
+  /**
+   * Checks and appends records to the own log, in one Hypercore batch. Either all are appended or,
+   * if a rule refuses one, none is and the error names the rule.
+   */
+  async append(records: SignedRecord | SignedRecord[]): Promise<SignedRecord[]> {
+    const list = Array.isArray(records) ? records : [records]
+    if (this.closing) throw new QuidError(ErrorCodes.CLOSED, 'the ledger is closed')
+    await this.ready()
+    const done = await this.exclusive(async () => {
+      const now = this.now()
+      const start = this.core.length
+      // Check each against the state as it will be once the ones before it are applied; undo by
+      // rebuilding from the log if anything fails (checks are pure, so this only happens on I/O).
+      const applied: SignedRecord[] = []
+      try {
+        for (const signed of list) {
+          const err = this.state.check(this.key, signed, { now })
+          if (err) throw err
+          this.state.applySigned(this.key, start + applied.length, signed, { now })
+          applied.push(signed)
+        }
+        await this.core.append(list.map((s) => s.bytes))
+      } catch (err) {
+        if (applied.length > 0) await this.rebuild()
+        throw err
+      }
+      this.sinceCheckpoint += list.length
+      return list
+    })
+    if (this.checkpointEvery > 0 && this.sinceCheckpoint >= this.checkpointEvery) await this.checkpoint()
+    return done
+  }
+
+  /** Signs (with this ledger's key only) and appends a record that only this participant signs. */
+  async appendOwn(record: LedgerRecord): Promise<SignedRecord> {
+    const [signed] = await this.append(signRecord(record, [this.keyPair]))
+    return signed as SignedRecord
+  }
+
+  private async rebuild(): Promise<void> {
+    this.state = new LedgerState()
+    await this.restore()
+    for (const key of this.followed.keys()) this.state.logs.delete(key)
+  }
+
+  /**
+   * Writes a checkpoint: a snapshot of the state kept locally, and a signed record in the own log
+   * carrying its hash, so that reopening verifies the snapshot instead of replaying history.
+   */
+  async checkpoint(): Promise<SignedRecord> {
+    return this.exclusive(async () => {
+      const at = this.core.length
+      const bytes = encodeSnapshot(this.state)
+      const record = buildCheckpoint(this.id, at, snapshotHash(bytes), Math.max(this.now(), this.state.logs.get(this.key)?.clock ?? 0))
+      const signed = signRecord(record, [this.keyPair])
+      const err = this.state.check(this.key, signed, { now: this.now() })
+      if (err) throw err
+      const chunks: Uint8Array[] = []
+      for (let i = 0; i < bytes.byteLength; i += SNAPSHOT_CHUNK) chunks.push(bytes.subarray(i, i + SNAPSHOT_CHUNK))
+      // Snapshot first: a crash between the two leaves a snapshot no checkpoint vouches for, which
+      // restore ignores.
+      await this.snapshots.append([...chunks, Buffer.from(JSON.stringify({ at, chunks: chunks.length }))])
+      await this.core.append(signed.bytes)
+      this.state.applySigned(this.key, at, signed, { now: this.now() })
+      this.sinceCheckpoint = 0
+      return signed
+    })
+  }
+
+  /**
+   * Follows another participant's log: applies what is there and, from then on, every append.
+   * A truncation or conflict of that log is recorded as fraud (see LedgerState.recordRewrite).
+   */
+  async follow(id: Uint8Array): Promise<void> {
+    await this.ready()
+    const key = toHex(id)
+    if (key === this.key || this.followed.has(key)) return this.sync(id)
+    const log = this.logs.open(id)
+    await log.ready()
+    const f: Followed = { log, syncing: Promise.resolve() }
+    this.followed.set(key, f)
+    log.on('append', () => {
+      f.syncing = f.syncing.then(() => this.pull(key, log)).catch(() => {})
+    })
+    let lastHead: SignedHead | null = null
+    const onRewrite = (length: number): void => {
+      void this.exclusive(async () => {
+        const after = await log.head().catch(() => null)
+        this.state.recordRewrite(key, length, lastHead ?? this.state.logs.get(key)?.head ?? null, after)
+      })
+    }
+    log.on('truncate', onRewrite)
+    log.on('conflict', onRewrite)
+    lastHead = await log.head().catch(() => null)
+    await this.sync(id)
+  }
+
+  /** Waits for the followed log to catch up with connected peers and applies what is new. */
+  async sync(id: Uint8Array): Promise<void> {
+    const key = toHex(id)
+    const f = this.followed.get(key)
+    if (!f) return this.follow(id)
+    await f.log.update().catch(() => false)
+    f.syncing = f.syncing.then(() => this.pull(key, f.log))
+    await f.syncing
+  }
+
+  private async pull(key: string, log: ParticipantLog): Promise<void> {
+    await this.exclusive(async () => {
+      const info = this.state.logs.get(key)
+      if (info?.frozenFrom !== null && info?.frozenFrom !== undefined) return
+      const from = info?.length ?? 0
+      const to = log.length
+      if (to <= from) return
+      const blocks = await Promise.all(Array.from({ length: to - from }, (_, i) => log.get(from + i)))
+      const now = this.now()
+      blocks.forEach((bytes, i) => this.state.applyEntry(key, from + i, bytes, { now }))
+      const head = await log.head().catch(() => null)
+      const li = this.state.logs.get(key)
+      if (li && head) li.head = head
+    })
+  }
+
+  // Queries: answered from the state, never by rescanning logs.
+
+  claim(id: string): ClaimInfo | undefined {
+    return this.state.claims.get(id)
+  }
+
+  claimStatus(id: string): ClaimStatus {
+    return this.state.claimStatus(id, this.now())
+  }
+
+  /** What this participant (or `holder`) can use now, per resource. */
+  balance(holder = this.key): ResourceVector {
+    return this.state.balance(holder, this.now())
+  }
+
+  holdings(holder = this.key): Array<{ claim: ClaimInfo; free: bigint }> {
+    return this.state.holdings(holder, this.now())
+  }
+
+  /** What this participant (or `issuer`) owes now, per resource. */
+  obligations(issuer = this.key): ResourceVector {
+    return this.state.obligations(issuer, this.now())
+  }
+
+  capacity(host = this.key): CapacityInfo | undefined {
+    return this.state.capacity.get(host)
+  }
+
+  violations(): Violation[] {
+    return this.state.violations()
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * How a ledger reads other participants' logs: one small interface, so that where the bytes come
+ * from (a Corestore replicated in-process, the swarm, an exported file) is not the ledger's concern.
+ */
+import Hypercore from 'hypercore'
+import type Corestore from 'corestore'
+import { toHex } from './bytes.js'
+
+/** A signed head: the author's signature over its log's Merkle root at `length` (and `fork`). */
+export interface SignedHead {
+  length: number
+  fork: number
+  treeHash: string
+  signature: string
+}
+
+export interface ParticipantLog {
+  /** Hex id of the participant whose log this is. */
+  readonly id: string
+  readonly length: number
+  readonly fork: number
+  ready(): Promise<void>
+  /** The entry at `index`; waits for replication up to the source's timeout. */
+  get(index: number): Promise<Uint8Array>
+  /** Brings `length` up to date with what connected peers have; resolves false if nothing new. */
+  update(): Promise<boolean>
+  /** The author's latest signed head, if the source has one. */
+  head(): Promise<SignedHead | null>
+  on(event: 'append', fn: () => void): void
+  on(event: 'truncate', fn: (length: number, fork: number) => void): void
+  on(event: 'conflict', fn: (length: number, fork: number) => void): void
+  close(): Promise<void>
+}
+
+export interface LogSource {
+  open(id: Uint8Array): ParticipantLog
+}
+
+/** The Hypercore key of a participant's log, derived from its id (a single-signer manifest). */
+export function logKey(id: Uint8Array): Uint8Array {
+  return Hypercore.key(Buffer.from(id))
+}
+
+/** Logs of others held in a Corestore that replicates with theirs (`store.replicate`). */
+export class CorestoreLogs implements LogSource {
+  constructor(
+    private readonly store: Corestore,
+    private readonly opts: { timeout?: number } = {}
+  ) {}
+
+  open(id: Uint8Array): ParticipantLog {
+    const core = this.store.get({ key: logKey(id) })
+    return new HypercoreLog(toHex(id), core, this.opts.timeout ?? 10_000)
+  }
+}
+
+class HypercoreLog implements ParticipantLog {
+  constructor(
+    readonly id: string,
+    private readonly core: Hypercore,
+    private readonly timeout: number
+  ) {}
+
+  get length(): number {
+    return this.core.length
+  }
+
+  get fork(): number {
+    return this.core.fork
+  }
+
+  ready(): Promise<void> {
+    return this.core.ready()
+  }
+
+  async get(index: number): Promise<Uint8Array> {
+    const block = await this.core.get(index, { timeout: this.timeout })
+    if (block === null) throw new Error(`entry ${index} of ${this.id.slice(0, 8)} is not available`)
+    return block
+  }
+
+  async update(): Promise<boolean> {
+    return this.core.update({ wait: true })
+  }
+
+  async head(): Promise<SignedHead | null> {
+    // Hypercore keeps the latest tree signature in its session state; it is the author's word on
+    // the whole log up to `length`, and the portable half of any fork proof.
+    const state = (this.core as unknown as { state?: { signature?: Buffer | null } }).state
+    const sig = state?.signature
+    if (!sig || this.core.length === 0) return null
+    return {
+      length: this.core.length,
+      fork: this.core.fork,
+      treeHash: toHex(await this.core.treeHash(this.core.length)),
+      signature: toHex(sig)
+    }
+  }
+
+  on(event: 'append' | 'truncate' | 'conflict', fn: (...args: never[]) => void): void {
+    this.core.on(event, fn as (...args: unknown[]) => void)
+  }
+
+  close(): Promise<void> {
+    return this.core.close()
+  }
+}

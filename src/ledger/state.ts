@@ -1,0 +1,786 @@
+/**
+ * The ledger's state, built incrementally from log entries, and every rule of DESIGN.md.
+ *
+ * Each log is applied in its own order; rules that compare records of one log (clocks, capacity,
+ * reservations, usage) are judged in that order. Rules that span logs (settlement, conservation
+ * along transfer paths) depend only on the set of records seen, never on the order logs arrived
+ * in, so the ledger's incremental state and a replay of the same logs always agree.
+ */
+import { MAX_COSIGN_LAG_MS, MAX_FUTURE_SKEW_MS } from './constants.js'
+import { QuidError, ErrorCodes, type ErrorCode } from './errors.js'
+import { decodeEntry, deployRequestId } from './codecs.js'
+import { checkSignatures } from './sign.js'
+import { blake2b256, namespace } from './hash.js'
+import { toHex } from './bytes.js'
+import { RESOURCES, type Resource } from './amounts.js'
+import { authors, signers, type LedgerRecord, type ResourceVector, type SignedRecord } from './records.js'
+import { OK, fail, type ClaimInfo, type ClaimStatus, type Commitment } from './claims.js'
+import type { Position, Violation } from './violations.js'
+import type { SignedHead } from './logs.js'
+
+export interface LogInfo {
+  key: string
+  length: number
+  /** Highest time stamped so far in this log (the log's clock). */
+  clock: number
+  /** Per index: the record id, or `raw:<hash>` for an entry that did not decode. */
+  entries: string[]
+  /** The record ids of `entries`, for duplicate checks without a scan. */
+  seen: Set<string>
+  /** Set when the log was rewritten (truncated or forked): entries from here on are frozen. */
+  frozenFrom: number | null
+  /** The author's latest signed head seen for this log (kept as evidence). */
+  head: SignedHead | null
+}
+
+export interface AgreementInfo {
+  id: string
+  a: string
+  b: string
+  expires: number
+  /** Where the agreement sits in each party's log; settled when both are present. */
+  positions: Position[]
+  claims: string[]
+}
+
+export interface Spend {
+  claim: string
+  root: string
+  resource: Resource
+  amount: bigint
+  /** Cumulative usage allocated to this spend (cpu/net only). */
+  used: bigint
+}
+
+export interface GuestInfo {
+  id: string
+  host: string
+  owner: string
+  admit: string
+  position: Position
+  time: number
+  codeHash: string
+  reserved: ResourceVector
+  used: ResourceVector
+  spends: Spend[]
+  ended: { reason: string; time: number; position: Position } | null
+  /** Set when the admit broke a rule; such a guest reserves nothing. */
+  void: ErrorCode | null
+}
+
+export interface CapacityInfo {
+  host: string
+  mips: number
+  limits: ResourceVector
+  time: number
+  record: string
+  position: Position
+}
+
+interface PendingTransfer {
+  child: string
+  parent: string
+  record: string
+  sender: string
+  receiver: string
+  amount: bigint
+  time: number
+  position: Position
+}
+
+export interface ApplyOptions {
+  /** The verifier's clock (ms); judges records stamped too far in the future. */
+  now: number
+  /** Skip signature checks: only for entries this state already verified (snapshots). */
+  trusted?: boolean
+}
+
+const CLAIM_NS = namespace('claim')
+
+/** Claim id of leg `leg` of a record: BLAKE2b-256(namespace('claim') · record id · leg). */
+export function claimId(recordId: Uint8Array, leg: number): Uint8Array {
+  const buf = new Uint8Array(65)
+  buf.set(CLAIM_NS, 0)
+  buf.set(recordId, 32)
+  buf[64] = leg
+  return blake2b256(buf)
+}
+
+function emptyLog(key: string): LogInfo {
+  return { key, length: 0, clock: 0, entries: [], seen: new Set<string>(), frozenFrom: null, head: null }
+}
+
+const zero = (): ResourceVector => ({ cpu: 0n, disk: 0n, net: 0n })
+
+export class LedgerState {
+  readonly logs = new Map<string, LogInfo>()
+  readonly claims = new Map<string, ClaimInfo>()
+  readonly agreements = new Map<string, AgreementInfo>()
+  readonly guests = new Map<string, GuestInfo>()
+  readonly capacity = new Map<string, CapacityInfo>()
+  readonly rootsByIssuer = new Map<string, string[]>()
+  readonly byHolder = new Map<string, Set<string>>()
+  readonly pending = new Map<string, PendingTransfer[]>()
+  readonly commitments = new Map<string, Commitment>()
+  /** Per root leg: cpu/net consumed anywhere in its tree (obligations fall by this). */
+  readonly consumed = new Map<string, bigint>()
+  /** Violations found while applying entries, in the order found. */
+  readonly entryViolations: Violation[] = []
+
+  /** Applies one entry of a log: decode, verify, judge, index. Returns what it found wrong. */
+  applyEntry(log: string, index: number, bytes: Uint8Array, opts: ApplyOptions): Violation[] {
+    const info = this.logInfo(log)
+    if (index < info.length) return this.seenBefore(info, index, bytes)
+    if (index > info.length) {
+      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `log ${log.slice(0, 8)}: entry ${index} before ${info.length}`)
+    }
+    let signed: SignedRecord
+    try {
+      signed = decodeEntry(bytes)
+    } catch (err) {
+      const e = err as QuidError
+      info.entries.push('raw:' + toHex(blake2b256(bytes)))
+      info.length++
+      return this.report({
+        code: e.code ?? ErrorCodes.DECODE_INVALID,
+        message: `entry does not decode: ${e.message}`,
+        records: [],
+        positions: [{ log, index }],
+        culprit: log
+      })
+    }
+    return this.applySigned(log, index, signed, opts)
+  }
+
+  /** Applies an already decoded entry at the end of its log. */
+  applySigned(log: string, index: number, signed: SignedRecord, opts: ApplyOptions): Violation[] {
+    const info = this.logInfo(log)
+    if (index !== info.length) {
+      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `log ${log.slice(0, 8)}: entry ${index} is not next (${info.length})`)
+    }
+    const found = this.judge(info, index, signed, opts)
+    info.entries.push(toHex(signed.id))
+    info.seen.add(toHex(signed.id))
+    info.length++
+    return found
+  }
+
+  /**
+   * The rules a new entry of `log` must pass before the ledger appends it, without changing the
+   * state. Returns the first problem as an error, or null.
+   */
+  check(log: string, signed: SignedRecord, opts: ApplyOptions): QuidError | null {
+    const info = this.logs.get(log) ?? emptyLog(log)
+    const problem = this.perLogProblem(info, info.length, signed, opts)
+    if (problem) return toError(problem)
+    return this.strictProblem(log, signed, opts)
+  }
+
+  private seenBefore(info: LogInfo, index: number, bytes: Uint8Array): Violation[] {
+    let key: string
+    try {
+      key = toHex(decodeEntry(bytes).id)
+    } catch {
+      key = 'raw:' + toHex(blake2b256(bytes))
+    }
+    const had = info.entries[index] as string
+    if (had === key) return []
+    // Two different signed entries at one position of one log: a fork. Keep the first as applied
+    // and both as evidence; everything from here on in that log is frozen.
+    this.freezeLog(info.key, index)
+    return this.report({
+      code: ErrorCodes.FORK,
+      message: `two different entries at position ${index} of one log`,
+      records: [had, key].filter((k) => !k.startsWith('raw:')),
+      positions: [{ log: info.key, index }],
+      culprit: info.key
+    })
+  }
+
+  /** Marks a rewritten log: claims whose path runs through entries at or after `from` are frozen. */
+  freezeLog(log: string, from: number): void {
+    const info = this.logInfo(log)
+    info.frozenFrom = info.frozenFrom === null ? from : Math.min(info.frozenFrom, from)
+  }
+
+  /**
+   * A participant rewrote its log (Hypercore truncation or a conflicting signed version). quid
+   * never truncates its own log, so this is fraud: what was seen stays as evidence, with the
+   * signed heads before and after, and claims that depend on the rewritten range are frozen.
+   */
+  recordRewrite(log: string, from: number, before: SignedHead | null, after: SignedHead | null): Violation[] {
+    this.freezeLog(log, from)
+    const info = this.logInfo(log)
+    const positions: Position[] = []
+    for (let i = from; i < info.length; i++) positions.push({ log, index: i })
+    return this.report({
+      code: ErrorCodes.FORK,
+      message: `log rewritten from position ${from}` + (before && after ? ` (fork ${before.fork} -> ${after.fork})` : ''),
+      records: info.entries.slice(from).filter((k) => !k.startsWith('raw:')),
+      positions: positions.length ? positions : [{ log, index: from }],
+      culprit: log,
+      heads: [before, after].filter((h): h is SignedHead => h !== null)
+    })
+  }
+
+  private logInfo(log: string): LogInfo {
+    let info = this.logs.get(log)
+    if (!info) {
+      info = emptyLog(log)
+      this.logs.set(log, info)
+    }
+    return info
+  }
+
+  private report(v: Violation): Violation[] {
+    this.entryViolations.push(v)
+    return [v]
+  }
+
+  /** Rules judged from one log alone, in its order; returns the violation or null. */
+  private perLogProblem(info: LogInfo, index: number, signed: SignedRecord, opts: ApplyOptions): Violation | null {
+    const { record } = signed
+    const id = toHex(signed.id)
+    const here: Position = { log: info.key, index }
+    const v = (code: ErrorCode, message: string): Violation => ({
+      code,
+      message,
+      records: [id],
+      positions: [here],
+      culprit: info.key
+    })
+    if (!opts.trusted) {
+      const bad = checkSignatures(signed)
+      if (bad) return v(ErrorCodes.BAD_SIGNATURE, bad.message)
+    }
+    if (!authors(record).some((k) => toHex(k) === info.key)) {
+      return v(ErrorCodes.WRONG_LOG, `a ${record.type} does not take effect in this log`)
+    }
+    if (info.seen.has(id)) return v(ErrorCodes.DUPLICATE, `${record.type} ${id.slice(0, 12)} is already in this log`)
+    if (record.time > opts.now + MAX_FUTURE_SKEW_MS) {
+      return v(ErrorCodes.CLOCK_FUTURE, `stamped ${record.time - opts.now} ms ahead of the verifier's clock`)
+    }
+    const lag = signers(record).length > 1 ? MAX_COSIGN_LAG_MS : 0
+    if (record.time < info.clock - lag) {
+      return v(ErrorCodes.CLOCK_REGRESS, `stamped ${info.clock - record.time} ms before an earlier entry`)
+    }
+    if (record.type === 'checkpoint' && record.length !== index) {
+      return v(ErrorCodes.BAD_CHECKPOINT, `checkpoint says ${record.length} entries precede it, not ${index}`)
+    }
+    return null
+  }
+
+  private judge(info: LogInfo, index: number, signed: SignedRecord, opts: ApplyOptions): Violation[] {
+    const problem = this.perLogProblem(info, index, signed, opts)
+    if (problem) {
+      // A record with a bad signature or in the wrong log is not the author's word: ignore it.
+      // Other broken rules still leave its claims behind, void, so that what depends on them is
+      // refused for the right reason instead of as unknown.
+      if (problem.code !== ErrorCodes.BAD_SIGNATURE && problem.code !== ErrorCodes.WRONG_LOG) {
+        if (problem.code !== ErrorCodes.DUPLICATE) this.index(info, index, signed, problem.code)
+      }
+      return this.report(problem)
+    }
+    info.clock = Math.max(info.clock, signed.record.time)
+    return this.index(info, index, signed, null)
+  }
+
+  /** Adds a record's effects; `voided` marks the claims it creates (a rule already failed). */
+  private index(info: LogInfo, index: number, signed: SignedRecord, voided: ErrorCode | null): Violation[] {
+    const r = signed.record
+    const here: Position = { log: info.key, index }
+    const id = toHex(signed.id)
+    switch (r.type) {
+      case 'capacity':
+        if (!voided) {
+          this.capacity.set(info.key, { host: info.key, mips: r.mips, limits: r.limits, time: r.time, record: id, position: here })
+        }
+        return []
+      case 'agreement':
+      case 'issue':
+        return this.indexLegs(info, here, signed, voided)
+      case 'transfer':
+        return this.indexTransfer(here, signed, voided)
+      case 'admit':
+        return this.indexAdmit(info, here, signed, voided)
+      case 'usage':
+      case 'evict':
+        return voided ? [] : this.indexUsage(here, signed)
+      case 'checkpoint':
+        return []
+    }
+  }
+
+  private indexLegs(info: LogInfo, here: Position, signed: SignedRecord, voided: ErrorCode | null): Violation[] {
+    const r = signed.record as Extract<LedgerRecord, { type: 'agreement' | 'issue' }>
+    const id = toHex(signed.id)
+    const found: Violation[] = []
+    let legs: Array<{ issuer: string; holder: string; resource: Resource; amount: bigint }>
+    if (r.type === 'agreement') {
+      const a = toHex(r.a)
+      const b = toHex(r.b)
+      legs = r.legs.map((l) => ({ issuer: l.issuer === 'a' ? a : b, holder: l.issuer === 'a' ? b : a, resource: l.resource, amount: l.amount }))
+      let ag = this.agreements.get(id)
+      if (!ag) {
+        ag = { id, a, b, expires: r.expires, positions: [], claims: [] }
+        this.agreements.set(id, ag)
+      }
+      if (!voided) ag.positions.push(here)
+    } else {
+      legs = r.legs.map((l) => ({ issuer: toHex(r.issuer), holder: toHex(r.holder), resource: l.resource, amount: l.amount }))
+    }
+    legs.forEach((leg, i) => {
+      const cid = toHex(claimId(signed.id, i))
+      let claim = this.claims.get(cid)
+      if (!claim) {
+        claim = {
+          id: cid,
+          issuer: leg.issuer,
+          holder: leg.holder,
+          resource: leg.resource,
+          amount: leg.amount,
+          expires: r.expires,
+          parent: null,
+          root: cid,
+          origin: r.type,
+          record: id,
+          position: { log: leg.issuer, index: -1 },
+          children: [],
+          void: null
+        }
+        this.addClaim(claim)
+        if (r.type === 'agreement') this.agreements.get(id)?.claims.push(cid)
+      }
+      // A leg takes effect in its issuer's log: that is where its position and capacity are judged.
+      if (leg.issuer !== info.key) return
+      claim.position = here
+      if (voided) {
+        claim.void = voided
+        return
+      }
+      const problem = this.capacityProblem(info, leg.resource, leg.amount)
+      if (problem) {
+        claim.void = problem.code
+        found.push(...this.report({ ...problem, records: [id], positions: [here], culprit: info.key, claim: cid }))
+        return
+      }
+      this.roots(info.key).push(cid)
+    })
+    return found
+  }
+
+  private capacityProblem(info: LogInfo, resource: Resource, amount: bigint): { code: ErrorCode; message: string } | null {
+    const cap = this.capacity.get(info.key)
+    if (!cap) return { code: ErrorCodes.NO_CAPACITY, message: 'an issuer must publish capacity before it issues' }
+    const owed = this.outstanding(info.key, resource, info.clock)
+    if (owed + amount > cap.limits[resource]) {
+      return {
+        code: ErrorCodes.OVER_CAPACITY,
+        message: `${resource}: owes ${owed} and would owe ${owed + amount}, capacity ${cap.limits[resource]}`
+      }
+    }
+    return null
+  }
+
+  /** What `issuer` owes of `resource` at time `at`: unexpired root legs less what was consumed. */
+  outstanding(issuer: string, resource: Resource, at: number): bigint {
+    let sum = 0n
+    for (const cid of this.rootsByIssuer.get(issuer) ?? []) {
+      const c = this.claims.get(cid) as ClaimInfo
+      if (c.resource !== resource || c.expires <= at || c.void) continue
+      // Disk is a quota, given back when a guest ends; cpu and net are used up.
+      sum += resource === 'disk' ? c.amount : c.amount - (this.consumed.get(cid) ?? 0n)
+    }
+    return sum
+  }
+
+  private roots(issuer: string): string[] {
+    let list = this.rootsByIssuer.get(issuer)
+    if (!list) {
+      list = []
+      this.rootsByIssuer.set(issuer, list)
+    }
+    return list
+  }
+
+  private addClaim(claim: ClaimInfo): void {
+    this.claims.set(claim.id, claim)
+    let set = this.byHolder.get(claim.holder)
+    if (!set) {
+      set = new Set()
+      this.byHolder.set(claim.holder, set)
+    }
+    set.add(claim.id)
+  }
+
+  private indexTransfer(here: Position, signed: SignedRecord, voided: ErrorCode | null): Violation[] {
+    const r = signed.record as Extract<LedgerRecord, { type: 'transfer' }>
+    const t: PendingTransfer = {
+      child: toHex(claimId(signed.id, 0)),
+      parent: toHex(r.claim),
+      record: toHex(signed.id),
+      sender: toHex(r.sender),
+      receiver: toHex(r.receiver),
+      amount: r.amount,
+      time: r.time,
+      position: here
+    }
+    const parent = this.claims.get(t.parent)
+    if (parent) return this.attach(parent, t, voided)
+    const list = this.pending.get(t.parent) ?? []
+    list.push(t)
+    this.pending.set(t.parent, list)
+    return []
+  }
+
+  /** Creates the claim a transfer makes, once its parent is known, and any waiting on it. */
+  private attach(parent: ClaimInfo, t: PendingTransfer, voided: ErrorCode | null): Violation[] {
+    const found: Violation[] = []
+    let why: { code: ErrorCode; message: string } | null = voided ? { code: voided, message: '' } : null
+    if (!why && parent.holder !== t.sender) {
+      why = { code: ErrorCodes.NOT_HOLDER, message: 'the sender does not hold the claim it transfers from' }
+    } else if (!why && t.time >= parent.expires) {
+      why = { code: ErrorCodes.EXPIRED, message: 'the claim had expired when it was transferred' }
+    }
+    const child: ClaimInfo = {
+      id: t.child,
+      issuer: parent.issuer,
+      holder: t.receiver,
+      resource: parent.resource,
+      amount: t.amount,
+      expires: parent.expires,
+      parent: parent.id,
+      root: parent.root,
+      origin: 'transfer',
+      record: t.record,
+      position: t.position,
+      children: [],
+      void: why ? why.code : null
+    }
+    if (why && !voided) {
+      found.push(
+        ...this.report({ code: why.code, message: why.message, records: [t.record, parent.record], positions: [t.position], culprit: t.sender, claim: t.child })
+      )
+    }
+    this.addClaim(child)
+    parent.children.push(child.id)
+    const waiting = this.pending.get(child.id)
+    if (waiting) {
+      this.pending.delete(child.id)
+      for (const w of waiting) found.push(...this.attach(child, w, null))
+    }
+    return found
+  }
+
+  private indexAdmit(info: LogInfo, here: Position, signed: SignedRecord, voided: ErrorCode | null): Violation[] {
+    const r = signed.record as Extract<LedgerRecord, { type: 'admit' }>
+    const gid = toHex(deployRequestId(r.request))
+    const id = toHex(signed.id)
+    if (this.guests.has(gid)) {
+      return this.report({ code: ErrorCodes.DUPLICATE_GUEST, message: 'this deploy request was admitted before', records: [id], positions: [here], culprit: info.key })
+    }
+    const guest: GuestInfo = {
+      id: gid,
+      host: info.key,
+      owner: toHex(r.request.owner),
+      admit: id,
+      position: here,
+      time: r.time,
+      codeHash: toHex(r.request.codeHash),
+      reserved: { ...r.request.resources },
+      used: zero(),
+      spends: r.request.claims.map((s) => ({ claim: toHex(s.claim), root: toHex(s.root), resource: s.resource, amount: s.amount, used: 0n })),
+      ended: null,
+      void: voided
+    }
+    this.guests.set(gid, guest)
+    if (voided) return []
+    const problem = this.admitProblem(guest, r.time)
+    if (problem) {
+      guest.void = problem.code
+      return this.report({ ...problem, records: [id], positions: [here], culprit: info.key })
+    }
+    for (const s of guest.spends) {
+      const c = this.commitment(s.claim)
+      c.reservedActive += s.amount
+      const now = c.reservedActive + c.usedEnded
+      if (now > c.peak) c.peak = now
+    }
+    return []
+  }
+
+  commitment(claim: string): Commitment {
+    let c = this.commitments.get(claim)
+    if (!c) {
+      c = { reservedActive: 0n, usedActive: 0n, usedEnded: 0n, peak: 0n }
+      this.commitments.set(claim, c)
+    }
+    return c
+  }
+
+  /** What the issuer's log has committed of a claim: active reservations and ended guests' use. */
+  hostCommitted(claim: string): bigint {
+    const c = this.commitments.get(claim)
+    return c ? c.reservedActive + c.usedEnded : 0n
+  }
+
+  /**
+   * What the host's own log can tell about an admission, in its order: each paying claim descends
+   * from a root leg this host issued earlier in its log, for that resource, not expired. Whether
+   * the rest of the path holds is judged over all logs (violations()).
+   */
+  private admitProblem(g: GuestInfo, time: number): { code: ErrorCode; message: string; claim?: string } | null {
+    for (const s of g.spends) {
+      const root = this.claims.get(s.root)
+      if (!root || root.parent !== null || root.position.log !== g.host || root.position.index < 0 || root.position.index >= g.position.index) {
+        return { code: ErrorCodes.NOT_ISSUER, message: "the claim's root leg is not an earlier entry of this host's log", claim: s.claim }
+      }
+      if (root.resource !== s.resource) return { code: ErrorCodes.BAD_RESOURCE, message: `the claim is for ${root.resource}, not ${s.resource}`, claim: s.claim }
+      if (time >= root.expires) return { code: ErrorCodes.EXPIRED, message: 'the claim had expired when admitted', claim: s.claim }
+    }
+    return null
+  }
+
+  private indexUsage(here: Position, signed: SignedRecord): Violation[] {
+    const r = signed.record as Extract<LedgerRecord, { type: 'usage' | 'evict' }>
+    const id = toHex(signed.id)
+    const g = this.guests.get(toHex(r.guest))
+    const v = (code: ErrorCode, message: string): Violation[] =>
+      this.report({ code, message, records: [id], positions: [here], culprit: here.log })
+    if (!g || g.host !== here.log) return v(ErrorCodes.UNKNOWN_GUEST, `${r.type} for a guest this host never admitted`)
+    if (g.void) return []
+    if (g.ended) return v(ErrorCodes.GUEST_ENDED, `${r.type} for a guest that has ended`)
+    for (const res of RESOURCES) {
+      if (res !== 'disk' && r.used[res] < g.used[res]) return v(ErrorCodes.USAGE_REGRESS, `${res} usage went down`)
+      if (r.used[res] > g.reserved[res]) return v(ErrorCodes.OVER_USAGE, `${res}: used ${r.used[res]} of ${g.reserved[res]} admitted`)
+    }
+    this.allocate(g, r.used)
+    if (r.type === 'evict') {
+      g.ended = { reason: r.reason, time: r.time, position: here }
+      for (const s of g.spends) {
+        const c = this.commitment(s.claim)
+        c.reservedActive -= s.amount
+        c.usedActive -= s.used
+        c.usedEnded += s.used
+      }
+    }
+    return []
+  }
+
+  /** Spreads cumulative cpu/net usage over the guest's claims, first claim first. */
+  private allocate(g: GuestInfo, used: ResourceVector): void {
+    g.used = { ...used }
+    const left: ResourceVector = { ...used }
+    for (const s of g.spends) {
+      if (s.resource === 'disk') continue
+      const part = left[s.resource] < s.amount ? left[s.resource] : s.amount
+      left[s.resource] -= part
+      const delta = part - s.used
+      if (delta === 0n) continue
+      s.used = part
+      this.commitment(s.claim).usedActive += delta
+      this.consumed.set(s.root, (this.consumed.get(s.root) ?? 0n) + delta)
+    }
+  }
+
+  /** Rules the ledger applies to its own appends on top of the per-log ones. */
+  private strictProblem(log: string, signed: SignedRecord, opts: ApplyOptions): QuidError | null {
+    const r = signed.record
+    if (r.type === 'agreement' || r.type === 'issue') {
+      const info = this.logs.get(log) ?? emptyLog(log)
+      const probe = { ...info, clock: Math.max(info.clock, r.time) }
+      const legs = r.type === 'issue' ? r.legs : r.legs.filter((l) => toHex(l.issuer === 'a' ? r.a : r.b) === log)
+      const totals = new Map<Resource, bigint>()
+      for (const l of legs) totals.set(l.resource, (totals.get(l.resource) ?? 0n) + l.amount)
+      for (const [res, amt] of totals) {
+        const p = this.capacityProblem(probe, res, amt)
+        if (p) return new QuidError(p.code, p.message)
+      }
+    }
+    if (r.type === 'transfer') {
+      const parent = toHex(r.claim)
+      const status = this.claimStatus(parent, r.time)
+      if (!status.ok) return new QuidError(status.code as ErrorCode, status.message, { claim: status.at })
+      const c = this.claims.get(parent) as ClaimInfo
+      if (c.holder !== log) return new QuidError(ErrorCodes.NOT_HOLDER, 'you do not hold this claim', { claim: parent })
+      const free = this.free(parent)
+      if (r.amount > free) {
+        return new QuidError(ErrorCodes.OVERSPENT, `transfers ${r.amount} of a claim with ${free} free`, { claim: parent, free: free.toString() })
+      }
+    }
+    if (r.type === 'admit') {
+      for (const s of r.request.claims) {
+        const cid = toHex(s.claim)
+        const status = this.claimStatus(cid, opts.now)
+        if (!status.ok) return new QuidError(status.code as ErrorCode, status.message, { claim: status.at })
+        const c = this.claims.get(cid) as ClaimInfo
+        if (c.issuer !== log) return new QuidError(ErrorCodes.NOT_ISSUER, 'a host honors only claims on itself', { claim: cid })
+        if (c.root !== toHex(s.root)) return new QuidError(ErrorCodes.UNKNOWN_CLAIM, 'the request names the wrong root for this claim', { claim: cid })
+        if (c.holder !== toHex(r.request.owner)) return new QuidError(ErrorCodes.NOT_HOLDER, 'the owner does not hold this claim', { claim: cid })
+        if (c.resource !== s.resource) return new QuidError(ErrorCodes.BAD_RESOURCE, `the claim is for ${c.resource}`, { claim: cid })
+        const free = this.free(cid)
+        if (s.amount > free) {
+          return new QuidError(ErrorCodes.INSUFFICIENT, `asks ${s.amount} of a claim with ${free} free`, { claim: cid, free: free.toString() })
+        }
+      }
+      if (this.guests.has(toHex(deployRequestId(r.request)))) {
+        return new QuidError(ErrorCodes.DUPLICATE_GUEST, 'this deploy request was admitted before')
+      }
+    }
+    if (r.type === 'usage' || r.type === 'evict') {
+      const g = this.guests.get(toHex(r.guest))
+      if (!g || g.host !== log || g.void) return new QuidError(ErrorCodes.UNKNOWN_GUEST, 'no such guest here')
+      if (g.ended) return new QuidError(ErrorCodes.GUEST_ENDED, 'the guest has ended')
+      for (const res of RESOURCES) {
+        if (res !== 'disk' && r.used[res] < g.used[res]) return new QuidError(ErrorCodes.USAGE_REGRESS, `${res} usage went down`)
+        if (r.used[res] > g.reserved[res]) return new QuidError(ErrorCodes.OVER_USAGE, `${res}: ${r.used[res]} exceeds ${g.reserved[res]} admitted`)
+      }
+    }
+    return null
+  }
+
+  /**
+   * Whether a claim is good: known, not void or frozen, its root settled, every step of its path
+   * within what its parent had, and (given `now`) not expired. Answers from the state alone.
+   */
+  claimStatus(id: string, now?: number): ClaimStatus {
+    let c = this.claims.get(id)
+    if (!c) {
+      return fail(ErrorCodes.UNKNOWN_CLAIM, id, `claim ${id.slice(0, 12)} is unknown here`)
+    }
+    if (now !== undefined && now >= c.expires) return fail(ErrorCodes.EXPIRED, id, 'the claim has expired')
+    while (c) {
+      if (c.void) return fail(c.void, c.id, `claim ${c.id.slice(0, 12)} on the path is void (${c.void})`)
+      if (this.frozen(c.position)) return fail(ErrorCodes.FROZEN, c.id, 'a log on the path was rewritten')
+      if (c.parent === null) {
+        if (c.position.index < 0) return fail(ErrorCodes.NOT_SETTLED, c.id, "the root leg is not in its issuer's log")
+        if (c.origin === 'agreement') {
+          const ag = this.agreements.get(c.record) as AgreementInfo
+          const logs = new Set(ag.positions.map((p) => p.log))
+          if (!logs.has(ag.a) || !logs.has(ag.b)) return fail(ErrorCodes.NOT_SETTLED, c.id, 'the agreement is not in both logs')
+          if (ag.positions.some((p) => this.frozen(p))) return fail(ErrorCodes.FROZEN, c.id, 'a log on the path was rewritten')
+        }
+        return OK
+      }
+      const parent = this.claims.get(c.parent) as ClaimInfo
+      if (!this.fits(parent, c.id)) {
+        return fail(ErrorCodes.OVERSPENT, c.id, `claim ${c.id.slice(0, 12)} takes more than its parent had left`)
+      }
+      c = parent
+    }
+    return OK
+  }
+
+  private frozen(p: Position): boolean {
+    const from = this.logs.get(p.log)?.frozenFrom
+    return from !== undefined && from !== null && p.index >= from
+  }
+
+  /** Whether `child` fits in `parent` after the issuer's commitments and earlier transfers. */
+  private fits(parent: ClaimInfo, child: string): boolean {
+    let sum = this.hostCommitted(parent.id)
+    for (const cid of parent.children) {
+      const ch = this.claims.get(cid) as ClaimInfo
+      if (ch.void) continue
+      sum += ch.amount
+      if (cid === child) return sum <= parent.amount
+    }
+    return false
+  }
+
+  /** What the holder can still transfer or spend of a claim (0 if it is overspent). */
+  free(id: string): bigint {
+    const c = this.claims.get(id)
+    if (!c) return 0n
+    let left = c.amount - this.hostCommitted(c.id)
+    for (const cid of c.children) {
+      const ch = this.claims.get(cid) as ClaimInfo
+      if (ch.void || ch.amount > left) continue
+      left -= ch.amount
+    }
+    return left > 0n ? left : 0n
+  }
+
+  /** Claims held by `holder` that are good now, with what is free on each. */
+  holdings(holder: string, now: number): Array<{ claim: ClaimInfo; free: bigint }> {
+    const out: Array<{ claim: ClaimInfo; free: bigint }> = []
+    for (const id of this.byHolder.get(holder) ?? []) {
+      if (!this.claimStatus(id, now).ok) continue
+      out.push({ claim: this.claims.get(id) as ClaimInfo, free: this.free(id) })
+    }
+    return out
+  }
+
+  /** Per resource, what `holder` can use now, summed over its good claims. */
+  balance(holder: string, now: number): ResourceVector {
+    const sum = zero()
+    for (const h of this.holdings(holder, now)) sum[h.claim.resource] += h.free
+    return sum
+  }
+
+  /** Per resource, what `issuer` owes at `now`. */
+  obligations(issuer: string, now: number): ResourceVector {
+    return { cpu: this.outstanding(issuer, 'cpu', now), disk: this.outstanding(issuer, 'disk', now), net: this.outstanding(issuer, 'net', now) }
+  }
+
+  /** Every violation: those found entry by entry, then those only the whole set shows. */
+  violations(): Violation[] {
+    const out = [...this.entryViolations]
+    for (const parent of this.claims.values()) {
+      for (const cid of parent.children) {
+        const ch = this.claims.get(cid) as ClaimInfo
+        if (ch.void || this.fits(parent, cid)) continue
+        out.push({
+          code: ErrorCodes.OVERSPENT,
+          message: `transfer of ${ch.amount} exceeds what was left of claim ${parent.id.slice(0, 12)}`,
+          records: [ch.record, parent.record],
+          positions: [ch.position],
+          culprit: parent.holder,
+          claim: ch.id
+        })
+      }
+    }
+    for (const [cid, commit] of this.commitments) {
+      const c = this.claims.get(cid)
+      if (!c || commit.peak <= c.amount) continue
+      out.push({
+        code: ErrorCodes.OVERSPENT,
+        message: `the issuer committed ${commit.peak} of a claim of ${c.amount}`,
+        records: [c.record],
+        positions: [c.position],
+        culprit: c.issuer,
+        claim: cid
+      })
+    }
+    for (const g of this.guests.values()) {
+      if (g.void) continue
+      for (const s of g.spends) {
+        const problem = this.spendProblem(g, s)
+        if (!problem) continue
+        out.push({
+          code: problem.code,
+          message: `host admitted a guest against a claim that is not good: ${problem.message}`,
+          records: [g.admit],
+          positions: [g.position],
+          culprit: g.host,
+          claim: s.claim
+        })
+      }
+    }
+    return out
+  }
+
+  /** Whether a guest's paying claim holds up over all logs seen (the part its host's log cannot show). */
+  private spendProblem(g: GuestInfo, s: Spend): { code: ErrorCode; message: string } | null {
+    const c = this.claims.get(s.claim)
+    if (!c) return { code: ErrorCodes.UNKNOWN_CLAIM, message: `claim ${s.claim.slice(0, 12)} is in no log seen` }
+    if (c.root !== s.root) return { code: ErrorCodes.UNKNOWN_CLAIM, message: 'the request names the wrong root for this claim' }
+    if (c.holder !== g.owner) return { code: ErrorCodes.NOT_HOLDER, message: 'the guest owner does not hold the claim' }
+    const st = this.claimStatus(s.claim)
+    return st.ok ? null : { code: st.code as ErrorCode, message: st.message }
+  }
+}
+
+function toError(v: Violation): QuidError {
+  return new QuidError(v.code, v.message, { records: v.records, positions: v.positions })
+}

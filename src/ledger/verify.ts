@@ -1,0 +1,144 @@
+/**
+ * Ed25519 signing and strict verification, with one rule and several engines.
+ *
+ * The rule is @noble/ed25519's strict branch (`zip215: false`), the reference implementation:
+ *   - A (public key) and R (first half of the signature) must be canonical encodings (y < p, and
+ *     x = 0 never with the sign bit set);
+ *   - S must be below the group order L (so S + L, the classic malleation, is refused);
+ *   - A must not be of small order (the eight points of order 1, 2, 4 or 8 are refused as keys,
+ *     whatever the signature); R may be of any order;
+ *   - the cofactored equation [8][S]B = [8]R + [8][k]A holds.
+ *
+ * Noble verifies about 1,100 signatures a second here, far too slow for replay, so a faster engine
+ * answers first: libsodium (sodium-native, which Hypercore already ships) or OpenSSL (node:crypto).
+ * Both accept only a subset of what the rule accepts: each requires S < L and a canonical R (it
+ * compares R's bytes with the canonical encoding of the point it computes), each checks the
+ * cofactorless equation, which implies the cofactored one, and libsodium also refuses small-order
+ * and non-canonical keys. OpenSSL does not refuse small-order keys, so a key is first checked once
+ * with noble (and cached). An acceptance by the fast engine is therefore final; a refusal is
+ * confirmed by noble, so the verdict is the rule's on every input. Refusals are rare on honest
+ * data, so the hot path never touches noble. test/ledger/verify.test.ts holds every engine to the
+ * reference on RFC 8032, Wycheproof, malleated, non-canonical and small-order inputs.
+ */
+import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto'
+import { createRequire } from 'node:module'
+import * as ed from '@noble/ed25519'
+import { sha512 } from '@noble/hashes/sha2.js'
+
+ed.hashes.sha512 = sha512
+
+export type Engine = 'sodium' | 'node' | 'noble'
+
+interface Sodium {
+  crypto_sign_verify_detached(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean
+  crypto_sign_detached(sig: Uint8Array, msg: Uint8Array, sk: Uint8Array): void
+}
+
+function loadSodium(): Sodium | null {
+  try {
+    return createRequire(import.meta.url)('sodium-native') as Sodium
+  } catch {
+    return null
+  }
+}
+
+const sodium = loadSodium()
+
+/** The Ed25519 public key of a 32-byte seed. */
+export function publicKeyOf(seed: Uint8Array): Uint8Array {
+  return ed.getPublicKey(seed)
+}
+
+/** The strict rule itself: noble, strict branch. Slow; the reference for every other engine. */
+export function verifyNoble(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
+  if (sig.byteLength !== 64 || pub.byteLength !== 32) return false
+  try {
+    return ed.verify(sig, msg, pub, { zip215: false })
+  } catch {
+    return false
+  }
+}
+
+/** Whether a public key is acceptable under the rule: canonical and not of small order. */
+export function isStrictKey(pub: Uint8Array): boolean {
+  if (pub.byteLength !== 32) return false
+  try {
+    return !ed.Point.fromBytes(pub, false).isSmallOrder()
+  } catch {
+    return false
+  }
+}
+
+// Keys are checked and imported into OpenSSL once; a participant signs many records.
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+const KEY_CACHE_MAX = 4096
+const nodeKeys = new Map<string, KeyObject | null>()
+
+function nodeKey(pub: Uint8Array): KeyObject | null {
+  const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('latin1')
+  let ko = nodeKeys.get(k)
+  if (ko === undefined) {
+    ko = isStrictKey(pub) ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pub]), format: 'der', type: 'spki' }) : null
+    if (nodeKeys.size >= KEY_CACHE_MAX) nodeKeys.delete(nodeKeys.keys().next().value as string)
+    nodeKeys.set(k, ko)
+  }
+  return ko
+}
+
+/** libsodium's verdict alone (accepts a subset of the rule). */
+export function verifySodium(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
+  if (!sodium) throw new Error('sodium-native is not available')
+  if (sig.byteLength !== 64 || pub.byteLength !== 32) return false
+  return sodium.crypto_sign_verify_detached(sig, msg, pub)
+}
+
+/** OpenSSL's verdict, behind the one-time key check (accepts a subset of the rule). */
+export function verifyNode(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
+  if (sig.byteLength !== 64 || pub.byteLength !== 32) return false
+  const key = nodeKey(pub)
+  if (key === null) return false
+  try {
+    return nodeVerify(null, msg, key, sig)
+  } catch {
+    return false
+  }
+}
+
+export const engines: Readonly<Record<Engine, ((sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => boolean) | null>> = {
+  sodium: sodium ? verifySodium : null,
+  node: verifyNode,
+  noble: verifyNoble
+}
+
+let engine: Engine = sodium ? 'sodium' : 'node'
+
+/** Chooses the fast engine (tests and benchmarks run each one); noble alone is always exact. */
+export function useEngine(name: Engine): void {
+  if (!engines[name]) throw new Error(`verifier engine ${name} is not available here`)
+  engine = name
+}
+
+export function currentEngine(): Engine {
+  return engine
+}
+
+/** Strict RFC 8032 verification as defined above, on the fastest engine that agrees with it. */
+export function verifySignature(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
+  const fast = engines[engine] as (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => boolean
+  if (engine !== 'noble' && fast(sig, msg, pub)) return true
+  return verifyNoble(sig, msg, pub)
+}
+
+/**
+ * Signs `msg` with a 64-byte secret key (seed · public key). Ed25519 signing is deterministic, so
+ * libsodium and noble produce the same bytes; libsodium is used when present for speed.
+ */
+export function signFast(msg: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  if (secretKey.byteLength !== 64) throw new TypeError('secret key must be 64 bytes (seed and public key)')
+  if (sodium) {
+    const sig = Buffer.alloc(64)
+    sodium.crypto_sign_detached(sig, msg, secretKey)
+    return new Uint8Array(sig.buffer, sig.byteOffset, 64)
+  }
+  return ed.sign(msg, secretKey.subarray(0, 32))
+}

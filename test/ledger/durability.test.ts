@@ -1,0 +1,184 @@
+// Durability on real disk: reopen, checkpoints, a second process, SIGKILL mid-append, full disk,
+// and the rule that quid never truncates its own log.
+import { test } from 'tap'
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdir, writeFile, statfs } from 'node:fs/promises'
+import { join } from 'node:path'
+import Corestore from 'corestore'
+import { participant, tmp, publishCapacity, barter, connect } from '../helpers.js'
+import { Ledger } from '../../src/ledger/ledger.js'
+import { generateKeyPair, type KeyPair } from '../../src/ledger/identity.js'
+import { toHex } from '../../src/ledger/bytes.js'
+import { decodeEntry } from '../../src/ledger/codecs.js'
+import { checkSignatures, signRecord } from '../../src/ledger/sign.js'
+import type { SignedRecord } from '../../src/ledger/records.js'
+import { replay } from '../../src/ledger/replay.js'
+import { encodeSnapshot } from '../../src/ledger/snapshot.js'
+import * as build from '../../src/ledger/build.js'
+import { claimId } from '../../src/ledger/state.js'
+
+async function entries(ledger: Ledger): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  for (let i = 0; i < ledger.length; i++) out.push((await ledger.core.get(i)) as Uint8Array)
+  return out
+}
+
+test('reopen gives the same state; a checkpoint lets reopen skip old entries and is verified', async (t) => {
+  const dir = await tmp(t)
+  const kp = generateKeyPair()
+  const peer = await participant(t, 'peer')
+  await publishCapacity(peer)
+  let store = new Corestore(dir)
+  let ledger = new Ledger(store, kp)
+  await ledger.ready()
+  const me = { name: 'me', kp, key: toHex(kp.publicKey), dir, store, ledger }
+  await publishCapacity(me)
+  await barter(me, peer, { cpu: 100n }, { cpu: 100n })
+  await ledger.checkpoint()
+  await barter(me, peer, { disk: 5n }, { net: 7n })
+  const before = encodeSnapshot(ledger.state)
+  const bal = ledger.obligations()
+  await ledger.close()
+  await store.close()
+
+  store = new Corestore(dir)
+  ledger = new Ledger(store, kp)
+  await ledger.ready()
+  t.same(encodeSnapshot(ledger.state), before, 'identical state after reopen (snapshot + 1 entry replayed)')
+  t.same(ledger.obligations(), bal)
+  await ledger.close()
+  await store.close()
+
+  // Tamper with nothing in the log but corrupt the stored snapshot: its hash no longer matches the
+  // signed checkpoint, so reopen replays from the start and still reaches the same state.
+  store = new Corestore(dir)
+  const snaps = store.get({ name: 'quid-snapshots' })
+  await snaps.ready()
+  await snaps.append([Buffer.from('{"format":1}'), Buffer.from(JSON.stringify({ at: 2, chunks: 1 }))])
+  await snaps.close()
+  ledger = new Ledger(store, kp)
+  await ledger.ready()
+  t.same(encodeSnapshot(ledger.state), before, 'a snapshot the checkpoint does not vouch for is ignored')
+  await ledger.close()
+  await store.close()
+})
+
+test('a second process opening the same directory gets a clear lock error', async (t) => {
+  const p = await participant(t, 'locked')
+  const code = `
+    import Corestore from 'corestore'
+    import { Ledger } from './src/ledger/ledger.ts'
+    import { generateKeyPair } from './src/ledger/identity.ts'
+    const l = new Ledger(new Corestore(${JSON.stringify(p.dir)}), generateKeyPair())
+    try { await l.ready(); console.log('opened') } catch (e) { console.log(e.code) }`
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: process.cwd(), encoding: 'utf8' })
+  t.equal(out.trim(), 'locked')
+  t.equal(p.ledger.length, 0)
+  await publishCapacity(p)
+  t.equal(p.ledger.length, 1, 'the owner goes on working')
+})
+
+test('SIGKILL mid-append: every resolved append survives, the log verifies, appending goes on', async (t) => {
+  const dir = await tmp(t)
+  const kp = generateKeyPair()
+  for (const batch of ['1', '50']) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/append-loop.ts', join(dir, batch), toHex(kp.secretKey.subarray(0, 32)), batch], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let acked = 0
+    let buf = ''
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString()
+        const lines = buf.split('\n')
+        buf = lines.pop() as string
+        for (const l of lines) acked = Math.max(acked, Number(l))
+        if (acked >= 300) child.kill('SIGKILL')
+      })
+      child.on('exit', () => resolve())
+    })
+    const store = new Corestore(join(dir, batch))
+    const ledger = new Ledger(store, kp)
+    await ledger.ready()
+    t.ok(ledger.length >= acked, `batch ${batch}: ${ledger.length} entries, ${acked} acknowledged`)
+    const all = await entries(ledger)
+    t.equal(all.filter((b) => checkSignatures(decodeEntry(b)) !== null).length, 0, 'every entry decodes and verifies')
+    t.same(replay([{ id: kp.publicKey, entries: all }], { now: Date.now() }).violations, [], 'the log replays clean')
+    await ledger.appendOwn(build.capacity(kp.publicKey, 1, {}, Date.now()))
+    t.equal(ledger.length, all.length + 1, 'appending goes on')
+    await ledger.close()
+    await store.close()
+  }
+})
+
+test('a full disk during append leaves no partial record and a readable log', async (t) => {
+  const mnt = await tmp(t, 'quid-fulldisk-')
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mnt], { stdio: 'ignore' })
+  } catch {
+    t.plan(0, 'needs root to mount a small tmpfs')
+    return
+  }
+  t.teardown(() => execFileSync('umount', ['-l', mnt]))
+  const kp = generateKeyPair()
+  const dir = join(mnt, 'p')
+  await mkdir(dir)
+  let store = new Corestore(dir)
+  let ledger = new Ledger(store, kp)
+  await ledger.ready()
+  await publishCapacity({ name: 'x', kp, key: toHex(kp.publicKey), dir, store, ledger })
+  // Leave very little room, then append until the disk refuses.
+  const free = (await statfs(mnt)).bavail * (await statfs(mnt)).bsize
+  await writeFile(join(mnt, 'filler'), Buffer.alloc(Math.max(0, free - 256 * 1024)))
+  let acked = ledger.length
+  let failure: unknown = null
+  for (let i = 0; i < 100_000 && !failure; i++) {
+    try {
+      await ledger.append(Array.from({ length: 20 }, () => signCap(kp, i)))
+      acked = ledger.length
+    } catch (err) {
+      failure = err
+    }
+  }
+  t.ok(failure, 'the disk filled up and append failed')
+  t.equal(ledger.length, acked, 'the failed batch is not in the log')
+  await ledger.close().catch(() => {})
+  await store.close().catch(() => {})
+  execFileSync('mount', ['-o', 'remount,size=64m', mnt])
+  store = new Corestore(dir)
+  ledger = new Ledger(store, kp)
+  await ledger.ready()
+  t.ok(ledger.length >= acked, 'every acknowledged entry is there')
+  const all = await entries(ledger)
+  t.same(replay([{ id: kp.publicKey, entries: all }], { now: Date.now() }).violations, [], 'readable and clean')
+  await ledger.appendOwn(build.capacity(kp.publicKey, 1, {}, Date.now()))
+  await ledger.close()
+  await store.close()
+})
+
+function signCap(kp: KeyPair, i: number): SignedRecord {
+  return signRecord(build.capacity(kp.publicKey, 1 + i, { cpu: BigInt(i) }, Date.now()), [kp])
+}
+
+test('quid never truncates its own log; a peer that does is flagged and its claims frozen', async (t) => {
+  const A = await participant(t, 'honest')
+  const B = await participant(t, 'rewriter')
+  await publishCapacity(A)
+  await publishCapacity(B)
+  const { signed } = await barter(A, B, { cpu: 10n }, { cpu: 10n })
+  connect(t, A, B)
+  await A.ledger.follow(B.kp.publicKey)
+  const bLeg = toHex(claimId(signed.id, 1))
+  t.ok(A.ledger.claimStatus(bLeg).ok, 'B\'s IOU is good while B\'s log is intact')
+  t.notOk('truncate' in Object.getOwnPropertyNames(Ledger.prototype), 'Ledger has no truncate')
+
+  // B's raw core is rewritten underneath its ledger: truncate to 1 and append something else.
+  const raw = B.ledger.core
+  await raw.truncate(1)
+  await raw.append(signCap(B.kp, 99).bytes)
+  await new Promise((r) => setTimeout(r, 300))
+  await A.ledger.sync(B.kp.publicKey)
+  const fork = A.ledger.violations().find((v) => v.code === 'fork')
+  t.ok(fork, 'A flags B')
+  t.equal(fork?.culprit, B.key)
+  t.ok(fork?.records.includes(toHex(signed.id)), 'the rewritten agreement is kept as evidence')
+  t.equal(A.ledger.claimStatus(bLeg).code, 'frozen', 'claims depending on the rewritten range are frozen')
+})
