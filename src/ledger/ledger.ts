@@ -228,16 +228,20 @@ export class Ledger extends ReadyResource {
     log.on('append', () => {
       f.syncing = f.syncing.then(() => this.pull(key, log)).catch(() => {})
     })
-    let lastHead: SignedHead | null = null
-    const onRewrite = (length: number): void => {
+    // A truncation says where the log was rewritten. A conflict (two signed histories seen) does
+    // not: the other history cannot be read, so nothing the participant signed can be relied on.
+    const onRewrite = (from: number, conflicting: SignedHead | null): void => {
       void this.exclusive(async () => {
-        const after = await log.head().catch(() => null)
-        this.state.recordRewrite(key, length, lastHead ?? this.state.logs.get(key)?.head ?? null, after)
+        const before = this.state.logs.get(key)?.head ?? null
+        const after = conflicting ?? (await log.head().catch(() => null))
+        for (const v of this.state.recordRewrite(key, from, before, after)) this.emit('fraud', v)
       })
     }
-    log.on('truncate', onRewrite)
-    log.on('conflict', onRewrite)
-    lastHead = await log.head().catch(() => null)
+    log.on('truncate', (length) => onRewrite(length, null))
+    log.on('conflict', (_length, _fork, head) => onRewrite(0, head))
+    const head = await log.head().catch(() => null)
+    const info = this.state.logs.get(key)
+    if (info && head && !info.head) info.head = head
     await this.sync(id)
   }
 

@@ -10,8 +10,11 @@ import { toHex } from './bytes.js'
 export interface SignedHead {
   length: number
   fork: number
-  treeHash: string
+  /** Hex Merkle tree hash at `length`; null when only the upgrade proof's nodes are at hand. */
+  treeHash: string | null
   signature: string
+  /** For a head taken from a conflicting proof: the proof's tree nodes (index, size, hash hex). */
+  nodes?: Array<{ index: number; size: number; hash: string }>
 }
 
 export interface ParticipantLog {
@@ -28,7 +31,8 @@ export interface ParticipantLog {
   head(): Promise<SignedHead | null>
   on(event: 'append', fn: () => void): void
   on(event: 'truncate', fn: (length: number, fork: number) => void): void
-  on(event: 'conflict', fn: (length: number, fork: number) => void): void
+  /** Two signed histories were seen; `head` is the one that conflicts with what is held. */
+  on(event: 'conflict', fn: (length: number, fork: number, head: SignedHead | null) => void): void
   close(): Promise<void>
 }
 
@@ -52,6 +56,11 @@ export class CorestoreLogs implements LogSource {
     const core = this.store.get({ key: logKey(id) })
     return new HypercoreLog(toHex(id), core, this.opts.timeout ?? 10_000)
   }
+}
+
+/** The part of Hypercore's conflict proof that is kept as evidence. */
+interface ConflictProof {
+  upgrade?: { signature?: Uint8Array; nodes?: Array<{ index: number; size: number; hash: Uint8Array }> }
 }
 
 class HypercoreLog implements ParticipantLog {
@@ -98,7 +107,23 @@ class HypercoreLog implements ParticipantLog {
   }
 
   on(event: 'append' | 'truncate' | 'conflict', fn: (...args: never[]) => void): void {
-    this.core.on(event, fn as (...args: unknown[]) => void)
+    if (event !== 'conflict') {
+      this.core.on(event, fn as (...args: unknown[]) => void)
+      return
+    }
+    this.core.on('conflict', (length: number, fork: number, proof?: ConflictProof) => {
+      const up = proof?.upgrade
+      const head: SignedHead | null = up?.signature
+        ? {
+            length,
+            fork,
+            treeHash: null,
+            signature: toHex(up.signature),
+            nodes: (up.nodes ?? []).map((n) => ({ index: n.index, size: n.size, hash: toHex(n.hash) }))
+          }
+        : null
+      ;(fn as (length: number, fork: number, head: SignedHead | null) => void)(length, fork, head)
+    })
   }
 
   close(): Promise<void> {

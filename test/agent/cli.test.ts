@@ -10,7 +10,7 @@ const BIN = new URL('../../bin/quid.js', import.meta.url).pathname
 function quid(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as NodeJS.ErrnoException & { code?: number }).code as number) : 0, stdout, stderr })
+      resolve({ code: err ? (err as unknown as { code: number }).code : 0, stdout, stderr })
     })
   })
 }
