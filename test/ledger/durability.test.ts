@@ -213,3 +213,20 @@ test('two signed histories of one log: the replica sees a conflict, keeps the ev
   t.not(fork?.heads?.[0]?.signature, fork?.heads?.[1]?.signature, 'two different signatures by one key')
   t.equal(A.ledger.claimStatus(bLeg).code, 'frozen', 'claims depending on the equivocated range are frozen')
 })
+
+test('a refused batch appends nothing and leaves the state exactly as it was', async (t) => {
+  const A = await participant(t, 'careful')
+  const B = await participant(t, 'other')
+  await publishCapacity(A, { cpu: 100n, disk: 100n, net: 100n })
+  await publishCapacity(B)
+  await barter(A, B, { cpu: 60n }, { cpu: 60n })
+  const length = A.ledger.length
+  const state = encodeSnapshot(A.ledger.state)
+  const fits = signRecord(build.issue({ issuer: A.kp.publicKey, holder: B.kp.publicKey, amounts: { cpu: 30n } }), [A.kp, B.kp])
+  const tooMuch = signRecord(build.issue({ issuer: A.kp.publicKey, holder: B.kp.publicKey, amounts: { cpu: 20n } }), [A.kp, B.kp])
+  await t.rejects(A.ledger.append([fits, tooMuch]), { code: 'over-capacity', message: /cpu: owes 90 and would owe 110, capacity 100/ })
+  t.equal(A.ledger.length, length, 'neither record is in the log')
+  t.same(encodeSnapshot(A.ledger.state), state, 'the state is unchanged')
+  await A.ledger.append(fits)
+  t.equal(A.ledger.length, length + 1, 'the record that fits alone goes in')
+})
