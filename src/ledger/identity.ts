@@ -40,7 +40,8 @@ export function parseId(text: string, what = 'participant id'): Uint8Array {
   if (text.length === 52) {
     try {
       const b = z32.decode(text)
-      if (b.byteLength === 32) return new Uint8Array(b)
+      // The last character carries 4 unused bits: only the spelling that re-encodes is an id.
+      if (b.byteLength === 32 && z32.encode(b) === text) return new Uint8Array(b)
     } catch {
       // fall through to the error below, which names both accepted forms
     }
@@ -111,8 +112,12 @@ export async function readKeyFile(path: string): Promise<KeyPair> {
   if (parsed.version !== KEY_FILE_VERSION || typeof parsed.seed !== 'string') {
     throw new QuidError(ErrorCodes.KEY_FILE_INVALID, `${path}: unknown key file version`, { path })
   }
+  const hex64 = /^[0-9a-f]{64}$/
+  if (!hex64.test(parsed.seed) || typeof parsed.publicKey !== 'string' || !hex64.test(parsed.publicKey)) {
+    throw new QuidError(ErrorCodes.KEY_FILE_INVALID, `${path}: seed and publicKey must be 64 lowercase hex characters`, { path })
+  }
   const kp = keyPairFromSeed(fromHex(parsed.seed, 32, 'seed'))
-  if (typeof parsed.publicKey !== 'string' || !equal(fromHex(parsed.publicKey, 32, 'publicKey'), kp.publicKey)) {
+  if (!equal(fromHex(parsed.publicKey, 32, 'publicKey'), kp.publicKey)) {
     throw new QuidError(ErrorCodes.KEY_FILE_INVALID, `${path}: public key does not match the seed`, { path })
   }
   return kp

@@ -54,6 +54,8 @@ export class Ledger extends ReadyResource {
   private readonly followed = new Map<string, Followed>()
   private lock: Promise<unknown> = Promise.resolve()
   private sinceCheckpoint = 0
+  /** Rewrites of followed logs seen by this process, kept to re-record them after a rebuild. */
+  private readonly rewrites: Array<{ key: string; from: number; before: SignedHead | null; after: SignedHead | null }> = []
 
   constructor(store: Corestore, keyPair: KeyPair, opts: LedgerOptions = {}) {
     super()
@@ -183,10 +185,15 @@ export class Ledger extends ReadyResource {
     return signed as SignedRecord
   }
 
+  /**
+   * Rebuilds the state from the own log (and its latest checkpoint), then brings every followed log
+   * up to date again and re-records the rewrites seen, so that no evidence of fraud is lost.
+   */
   private async rebuild(): Promise<void> {
     this.state = new LedgerState()
     await this.restore()
-    for (const key of this.followed.keys()) this.state.logs.delete(key)
+    for (const [key, f] of this.followed) await this.pullLocked(key, f.log)
+    for (const r of this.rewrites) this.state.recordRewrite(r.key, r.from, r.before, r.after)
   }
 
   /**
@@ -234,6 +241,7 @@ export class Ledger extends ReadyResource {
       void this.exclusive(async () => {
         const before = this.state.logs.get(key)?.head ?? null
         const after = conflicting ?? (await log.head().catch(() => null))
+        this.rewrites.push({ key, from, before, after })
         for (const v of this.state.recordRewrite(key, from, before, after)) this.emit('fraud', v)
       })
     }
@@ -255,20 +263,22 @@ export class Ledger extends ReadyResource {
     await f.syncing
   }
 
-  private async pull(key: string, log: ParticipantLog): Promise<void> {
-    await this.exclusive(async () => {
-      const info = this.state.logs.get(key)
-      if (info?.frozenFrom !== null && info?.frozenFrom !== undefined) return
-      const from = info?.length ?? 0
-      const to = log.length
-      if (to <= from) return
-      const blocks = await Promise.all(Array.from({ length: to - from }, (_, i) => log.get(from + i)))
-      const now = this.now()
-      blocks.forEach((bytes, i) => this.state.applyEntry(key, from + i, bytes, { now }))
-      const head = await log.head().catch(() => null)
-      const li = this.state.logs.get(key)
-      if (li && head) li.head = head
-    })
+  private pull(key: string, log: ParticipantLog): Promise<void> {
+    return this.exclusive(() => this.pullLocked(key, log))
+  }
+
+  private async pullLocked(key: string, log: ParticipantLog): Promise<void> {
+    const info = this.state.logs.get(key)
+    if (info?.frozenFrom !== null && info?.frozenFrom !== undefined) return
+    const from = info?.length ?? 0
+    const to = log.length
+    if (to <= from) return
+    const blocks = await Promise.all(Array.from({ length: to - from }, (_, i) => log.get(from + i)))
+    const now = this.now()
+    blocks.forEach((bytes, i) => this.state.applyEntry(key, from + i, bytes, { now }))
+    const head = await log.head().catch(() => null)
+    const li = this.state.logs.get(key)
+    if (li && head) li.head = head
   }
 
   // Queries: answered from the state, never by rescanning logs.

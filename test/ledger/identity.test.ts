@@ -37,6 +37,8 @@ test('corrupt or mismatched key files are refused with a clear code', async (t) 
   const b = generateKeyPair()
   await writeFile(path, JSON.stringify({ version: 1, publicKey: Buffer.from(b.publicKey).toString('hex'), seed: Buffer.from(a.secretKey.subarray(0, 32)).toString('hex') }), { mode: 0o600 })
   await t.rejects(readKeyFile(path), { code: 'key-file-invalid' })
+  await writeFile(path, JSON.stringify({ version: 1, publicKey: 'ab', seed: 'cd' }), { mode: 0o600 })
+  await t.rejects(readKeyFile(path), { code: 'key-file-invalid', message: /64 lowercase hex/ })
 })
 
 test('ids print as hex or z-base-32 and parse back; bad ids name the problem', async (t) => {
@@ -45,4 +47,10 @@ test('ids print as hex or z-base-32 and parse back; bad ids name the problem', a
   t.same(parseId(formatId(kp.publicKey, 'z32')), kp.publicKey)
   t.throws(() => parseId('abc'), { code: 'bad-id' })
   t.throws(() => parseId('z'.repeat(64)), { code: 'bad-id' })
+  // z-base-32 of 32 bytes leaves 4 bits of the last character unused: one spelling only.
+  const z = formatId(kp.publicKey, 'z32')
+  const alphabet = 'ybndrfg8ejkmcpqxot1uwisza345h769'
+  const last = alphabet.indexOf(z[51] as string)
+  const other = z.slice(0, 51) + alphabet[last ^ 1]
+  t.throws(() => parseId(other), { code: 'bad-id' }, 'a non-canonical spelling is refused')
 })
