@@ -11,9 +11,10 @@
 import c from 'compact-encoding'
 import type { State, Encoder } from 'compact-encoding'
 import { RESOURCE_CODES, resourceFromCode, type Resource } from './amounts.js'
-import { MAX_ADMIT_CLAIMS, MAX_LEGS, MAX_RECORD_BYTES, RECORD_VERSION } from './constants.js'
+import { MAX_ADMIT_CLAIMS, MAX_AMOUNT, MAX_LEGS, MAX_RECORD_BYTES, RECORD_VERSION } from './constants.js'
 import { QuidError, ErrorCodes } from './errors.js'
 import { blake2b256 } from './hash.js'
+import { copyOf } from './slab.js'
 import { equal } from './bytes.js'
 import {
   EVICT_REASONS,
@@ -38,28 +39,83 @@ function invalid(field: string, why: string): QuidError {
   return new QuidError(ErrorCodes.DECODE_INVALID, `${field}: ${why}`, { field })
 }
 
-const fixed32 = c.fixed32
-const nonce = c.fixed(NONCE_BYTES)
+function badField(field: string, why: string): QuidError {
+  return new QuidError(ErrorCodes.BAD_ARGUMENT, `cannot encode ${field}: ${why}`, { field })
+}
+
+/**
+ * Wraps an encoder so that a value it cannot represent exactly is refused when encoding, instead
+ * of being wrapped or truncated into bytes that say something else (which the signer would sign).
+ */
+function checked<T>(enc: Encoder<T>, field: string, ok: (v: T) => string | null): Encoder<T> {
+  return {
+    preencode(state, v) {
+      const why = ok(v)
+      if (why) throw badField(field, why)
+      enc.preencode(state, v)
+    },
+    encode: enc.encode,
+    decode: enc.decode
+  }
+}
+
+const bytesOf = (n: number) => (v: Uint8Array) => (v instanceof Uint8Array && v.byteLength === n ? null : `must be ${n} bytes`)
+const fixed32 = checked(c.fixed32, 'key or id', bytesOf(32))
+const nonce = checked(c.fixed(NONCE_BYTES), 'nonce', bytesOf(NONCE_BYTES))
+const signature64 = checked(c.fixed64, 'signature', bytesOf(64))
+const u32 = checked(c.uint32, 'u32 field', (v: number) => (Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? null : `${v} is not an integer in 0..2^32-1`))
+
+// Decoding reads uint64s from bytes directly: compact-encoding's biguint64 builds a DataView per
+// buffer, and decodeEntry decodes each entry from a buffer of its own. Same values, same errors
+// (compact-encoding's is "Out of bounds", which decodeEntry reports as truncation).
+function u32At(b: Uint8Array, i: number): number {
+  return ((b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16)) + (b[i + 3] as number) * 0x1000000
+}
+
+function checkU64(state: State): Uint8Array {
+  if (state.end - state.start < 8) throw new Error('Out of bounds')
+  return state.buffer as Uint8Array
+}
 
 /** Milliseconds since the epoch as a fixed uint64, limited to what a JS number holds exactly. */
 const time: Encoder<number> = {
-  preencode(state) {
+  preencode(state, n) {
+    if (!Number.isSafeInteger(n) || n < 0) throw badField('time', `${n} is not an integer in 0..2^53-1`)
     state.end += 8
   },
   encode(state, n) {
     c.biguint64.encode(state, BigInt(n))
   },
   decode(state) {
-    const n = c.biguint64.decode(state)
-    if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid('time', 'beyond 2^53 - 1')
-    return Number(n)
+    const b = checkU64(state)
+    const lo = u32At(b, state.start)
+    const hi = u32At(b, state.start + 4)
+    state.start += 8
+    // 2^53 - 1 is hi = 2^21 - 1 with every low bit set: anything with hi >= 2^21 is beyond it.
+    if (hi >= 0x200000) throw invalid('time', 'beyond 2^53 - 1')
+    return hi * 0x100000000 + lo
   }
 }
 
-const amount = c.biguint64
+const amount: Encoder<bigint> = {
+  preencode(state, x) {
+    if (typeof x !== 'bigint' || x < 0n || x > MAX_AMOUNT) throw badField('amount', `${x} is not in 0..2^64-1`)
+    state.end += 8
+  },
+  encode: c.biguint64.encode,
+  decode(state) {
+    const b = checkU64(state)
+    const lo = u32At(b, state.start)
+    const hi = u32At(b, state.start + 4)
+    state.start += 8
+    // Below 2^53 the number is exact, and one BigInt conversion is cheaper than a shift and or.
+    return hi < 0x200000 ? BigInt(hi * 0x100000000 + lo) : (BigInt(hi) << 32n) | BigInt(lo)
+  }
+}
 
 const resource: Encoder<Resource> = {
-  preencode(state) {
+  preencode(state, r) {
+    if (RESOURCE_CODES[r] === undefined) throw badField('resource', `${String(r)} is not cpu, disk or net`)
     state.end += 1
   },
   encode(state, r) {
@@ -76,8 +132,10 @@ const resource: Encoder<Resource> = {
 }
 
 const vector: Encoder<ResourceVector> = {
-  preencode(state) {
-    state.end += 24
+  preencode(state, v) {
+    amount.preencode(state, v.cpu)
+    amount.preencode(state, v.disk)
+    amount.preencode(state, v.net)
   },
   encode(state, v) {
     amount.encode(state, v.cpu)
@@ -93,6 +151,7 @@ const vector: Encoder<ResourceVector> = {
 function list<T>(enc: Encoder<T>, max: number, field: string): Encoder<T[]> {
   return {
     preencode(state, items) {
+      if (items.length > max) throw badField(field, `${items.length} items, at most ${max}`)
       state.end += 1
       for (const item of items) enc.preencode(state, item)
     },
@@ -115,8 +174,11 @@ function list<T>(enc: Encoder<T>, max: number, field: string): Encoder<T[]> {
 }
 
 const agreementLeg: Encoder<AgreementLeg> = {
-  preencode(state) {
-    state.end += 10
+  preencode(state, leg) {
+    if (leg.issuer !== 'a' && leg.issuer !== 'b') throw badField('legs.issuer', 'must be a or b')
+    state.end += 1
+    resource.preencode(state, leg.resource)
+    amount.preencode(state, leg.amount)
   },
   encode(state, leg) {
     c.uint8.encode(state, leg.issuer === 'a' ? 0 : 1)
@@ -131,8 +193,9 @@ const agreementLeg: Encoder<AgreementLeg> = {
 }
 
 const issueLeg: Encoder<IssueLeg> = {
-  preencode(state) {
-    state.end += 9
+  preencode(state, leg) {
+    resource.preencode(state, leg.resource)
+    amount.preencode(state, leg.amount)
   },
   encode(state, leg) {
     resource.encode(state, leg.resource)
@@ -144,8 +207,11 @@ const issueLeg: Encoder<IssueLeg> = {
 }
 
 const claimSpend: Encoder<ClaimSpend> = {
-  preencode(state) {
-    state.end += 73
+  preencode(state, s) {
+    fixed32.preencode(state, s.claim)
+    fixed32.preencode(state, s.root)
+    resource.preencode(state, s.resource)
+    amount.preencode(state, s.amount)
   },
   encode(state, s) {
     fixed32.encode(state, s.claim)
@@ -168,8 +234,15 @@ const DEPLOY_VERSION = 1
 /** The deploy request, encoded on its own (for its id and the owner's signature) and inside `admit`. */
 export const deployRequestEncoding: Encoder<DeployRequest> = {
   preencode(state, r) {
-    state.end += 1 + 32 + 32 + 8 + 32 + 4 + 24 + NONCE_BYTES
+    state.end += 1
+    fixed32.preencode(state, r.host)
+    fixed32.preencode(state, r.owner)
+    time.preencode(state, r.time)
+    fixed32.preencode(state, r.codeHash)
+    u32.preencode(state, r.codeSize)
+    vector.preencode(state, r.resources)
     list(claimSpend, MAX_ADMIT_CLAIMS, 'claims').preencode(state, r.claims)
+    nonce.preencode(state, r.nonce)
   },
   encode(state, r) {
     c.uint8.encode(state, DEPLOY_VERSION)
@@ -177,7 +250,7 @@ export const deployRequestEncoding: Encoder<DeployRequest> = {
     fixed32.encode(state, r.owner)
     time.encode(state, r.time)
     fixed32.encode(state, r.codeHash)
-    c.uint32.encode(state, r.codeSize)
+    u32.encode(state, r.codeSize)
     vector.encode(state, r.resources)
     list(claimSpend, MAX_ADMIT_CLAIMS, 'claims').encode(state, r.claims)
     nonce.encode(state, r.nonce)
@@ -192,7 +265,7 @@ export const deployRequestEncoding: Encoder<DeployRequest> = {
       owner: fixed32.decode(state),
       time: time.decode(state),
       codeHash: fixed32.decode(state),
-      codeSize: c.uint32.decode(state),
+      codeSize: u32.decode(state),
       resources: vector.decode(state),
       claims: list(claimSpend, MAX_ADMIT_CLAIMS, 'claims').decode(state),
       nonce: nonce.decode(state)
@@ -200,11 +273,11 @@ export const deployRequestEncoding: Encoder<DeployRequest> = {
   }
 }
 
-type Bodies = { [T in RecordType]: Encoder<Omit<Extract<LedgerRecord, { type: T }>, 'type'>> }
+type Bodies = { [T in RecordType]: Encoder<Omit<Extract<LedgerRecord, { type: T }>, 'type'>> & { fields: readonly Field[] } }
 
 /** Field order of each body; a field never moves once released. */
 const bodies: Bodies = {
-  capacity: struct(['host', fixed32], ['time', time], ['mips', c.uint32], ['limits', vector]),
+  capacity: struct(['host', fixed32], ['time', time], ['mips', u32], ['limits', vector]),
   agreement: struct(
     ['a', fixed32],
     ['b', fixed32],
@@ -233,7 +306,7 @@ const bodies: Bodies = {
     ['host', fixed32],
     ['time', time],
     ['request', deployRequestEncoding],
-    ['ownerSignature', c.fixed64]
+    ['ownerSignature', signature64]
   ),
   usage: struct(['host', fixed32], ['time', time], ['guest', fixed32], ['used', vector]),
   evict: struct(
@@ -243,12 +316,13 @@ const bodies: Bodies = {
     ['used', vector],
     ['reason', evictReason()]
   ),
-  checkpoint: struct(['author', fixed32], ['time', time], ['length', c.uint32], ['state', fixed32])
+  checkpoint: struct(['author', fixed32], ['time', time], ['length', u32], ['state', fixed32])
 }
 
 function evictReason(): Encoder<EvictReason> {
   return {
-    preencode(state) {
+    preencode(state, r) {
+      if (!EVICT_REASONS.includes(r)) throw badField('reason', `${String(r)} is not an evict reason`)
       state.end += 1
     },
     encode(state, r) {
@@ -267,8 +341,11 @@ function evictReason(): Encoder<EvictReason> {
 type Field = [string, Encoder<any>]
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function struct(...fields: Field[]): Encoder<any> {
+type Struct = Encoder<any> & { fields: readonly Field[] }
+
+function struct(...fields: Field[]): Struct {
   return {
+    fields,
     preencode(state, v) {
       for (const [name, enc] of fields) enc.preencode(state, v[name])
     },
@@ -288,16 +365,45 @@ const TYPE_BY_TAG = new Map<number, RecordType>(RECORD_TYPES.map((t) => [RECORD_
 /** `version · type · body`: the bytes whose hash is the record id. */
 export function encodeBody(record: LedgerRecord): Uint8Array {
   checkShape(record)
-  const { type, ...rest } = record
-  const enc = bodies[type] as Encoder<unknown>
+  const enc = bodies[record.type] as Encoder<unknown>
   const state: State = { start: 0, end: 2, buffer: null }
-  enc.preencode(state, rest)
-  state.buffer = new Uint8Array(state.end)
-  state.buffer[0] = RECORD_VERSION
-  state.buffer[1] = RECORD_TAGS[type]
+  enc.preencode(state, record)
+  return writeBody(record, state, new Uint8Array(state.end))
+}
+
+/** Writes `version · type · body` into `buffer` (sized by a preencode into `state`). */
+function writeBody(record: LedgerRecord, state: State, buffer: Uint8Array): Uint8Array {
+  // The body encoders read only their own fields, so the record is passed whole: no copy without
+  // `type` is needed.
+  buffer[0] = RECORD_VERSION
+  buffer[1] = RECORD_TAGS[record.type]
+  state.buffer = buffer
   state.start = 2
-  enc.encode(state, rest)
-  return state.buffer
+  ;(bodies[record.type] as Encoder<unknown>).encode(state, record)
+  return buffer
+}
+
+// Scratch space for the canonical check of decodeEntry: every entry is re-encoded, so reusing one
+// buffer saves an allocation per entry. Encoding is synchronous, so nothing else writes meanwhile.
+const scratch = new Uint8Array(MAX_RECORD_BYTES)
+
+/** Whether `record` encodes to exactly `body` (which is at most MAX_RECORD_BYTES long). */
+function encodesTo(record: LedgerRecord, body: Uint8Array): boolean {
+  const state: State = { start: 0, end: 2, buffer: null }
+  ;(bodies[record.type] as Encoder<unknown>).preencode(state, record)
+  if (state.end !== body.byteLength) return false
+  writeBody(record, state, scratch)
+  return Buffer.compare(scratch.subarray(0, state.end), body) === 0
+}
+
+/** Encodes a deploy request into scratch space, for hashing without an allocation. */
+function encodeDeployRequestScratch(r: DeployRequest): Uint8Array {
+  const state: State = { start: 0, end: 0, buffer: null }
+  deployRequestEncoding.preencode(state, r)
+  if (state.end > scratch.byteLength) return c.encode(deployRequestEncoding, r)
+  state.buffer = scratch
+  deployRequestEncoding.encode(state, r)
+  return scratch.subarray(0, state.end)
 }
 
 export function recordId(record: LedgerRecord): Uint8Array {
@@ -310,7 +416,9 @@ export function encodeDeployRequest(r: DeployRequest): Uint8Array {
 }
 
 export function deployRequestId(r: DeployRequest): Uint8Array {
-  return blake2b256(encodeDeployRequest(r))
+  // Replay hashes the request of every admit twice (owner's signature, guest id): no allocation.
+  checkDeployRequest(r, 'request')
+  return blake2b256(encodeDeployRequestScratch(r))
 }
 
 export function decodeDeployRequest(bytes: Uint8Array): DeployRequest {
@@ -358,14 +466,15 @@ export function decodeEntry(bytes: Uint8Array): SignedRecord {
   }
   // Decode from a private copy: the record's keys and ids are views into it, and the caller may
   // reuse or mutate its own buffer afterwards.
-  bytes = new Uint8Array(bytes)
+  bytes = copyOf(bytes)
   const state: State = { start: 2, end: bytes.byteLength, buffer: bytes }
-  let record: LedgerRecord
+  const out: Record<string, unknown> = { type }
   try {
-    record = { type, ...(bodies[type] as Encoder<object>).decode(state) } as LedgerRecord
+    for (const [name, enc] of bodies[type].fields) out[name] = enc.decode(state)
   } catch (err) {
     throw asDecodeError(err)
   }
+  const record = out as unknown as LedgerRecord
   const bodyEnd = state.start
   const n = signers(record).length
   const rest = bytes.byteLength - bodyEnd
@@ -377,7 +486,7 @@ export function decodeEntry(bytes: Uint8Array): SignedRecord {
   const body = bytes.subarray(0, bodyEnd)
   // Every field is fixed-width except list lengths, which are one byte: re-encoding is the cheap,
   // complete proof that these bytes are the only encoding of this record.
-  if (!equal(encodeBody(record), body)) throw nonCanonical()
+  if (!encodesTo(record, body)) throw nonCanonical()
   const signatures: Uint8Array[] = []
   for (let i = 0; i < n; i++) {
     signatures.push(bytes.subarray(bodyEnd + i * SIGNATURE_BYTES, bodyEnd + (i + 1) * SIGNATURE_BYTES))
@@ -423,12 +532,22 @@ function distinct(a: Uint8Array, b: Uint8Array, field: string): void {
 function checkDeployRequest(r: DeployRequest, field: string): void {
   if (r.claims.length === 0) throw invalid(`${field}.claims`, 'at least one claim must pay')
   const sums: ResourceVector = { cpu: 0n, disk: 0n, net: 0n }
-  const seen = new Set<string>()
-  for (const s of r.claims) {
+  const claims = r.claims
+  // A request has a handful of claims (decoding refuses more than MAX_ADMIT_CLAIMS): comparing
+  // pairs is then cheaper than hashing each into a set, which stays for longer lists.
+  const seen = claims.length > MAX_ADMIT_CLAIMS ? new Set<string>() : null
+  for (let i = 0; i < claims.length; i++) {
+    const s = claims[i] as ClaimSpend
     positive(s.amount, `${field}.claims.amount`)
-    const k = Buffer.from(s.claim).toString('hex')
-    if (seen.has(k)) throw invalid(`${field}.claims`, 'a claim is named twice')
-    seen.add(k)
+    if (seen) {
+      const k = Buffer.from(s.claim).toString('hex')
+      if (seen.has(k)) throw invalid(`${field}.claims`, 'a claim is named twice')
+      seen.add(k)
+    } else {
+      for (let j = 0; j < i; j++) {
+        if (equal((claims[j] as ClaimSpend).claim, s.claim)) throw invalid(`${field}.claims`, 'a claim is named twice')
+      }
+    }
     sums[s.resource] += s.amount
   }
   for (const res of ['cpu', 'disk', 'net'] as const) {

@@ -4,7 +4,8 @@
  * Each log is applied in its own order; rules that compare records of one log (clocks, capacity,
  * reservations, usage) are judged in that order. Rules that span logs (settlement, conservation
  * along transfer paths) depend only on the set of records seen, never on the order logs arrived
- * in, so the ledger's incremental state and a replay of the same logs always agree.
+ * in, so the ledger's incremental state and a replay of the same logs agree when both judge with
+ * the same verifier clock (`now` decides only which records are too far in the future).
  */
 import { MAX_COSIGN_LAG_MS, MAX_FUTURE_SKEW_MS } from './constants.js'
 import { QuidError, ErrorCodes, type ErrorCode } from './errors.js'
@@ -14,6 +15,7 @@ import { blake2b256, namespace } from './hash.js'
 import { toHex } from './bytes.js'
 import { RESOURCES, type Resource } from './amounts.js'
 import { authors, signers, type LedgerRecord, type ResourceVector, type SignedRecord } from './records.js'
+import { OwedIndex } from './owed.js'
 import { OK, fail, type ClaimInfo, type ClaimStatus, type Commitment } from './claims.js'
 import type { Position, Violation } from './violations.js'
 import type { SignedHead } from './logs.js'
@@ -86,6 +88,8 @@ interface PendingTransfer {
   amount: bigint
   time: number
   position: Position
+  /** Set when the transfer broke a rule of its own log; kept until it can be attached, void. */
+  voided?: ErrorCode | null
 }
 
 export interface ApplyOptions {
@@ -99,12 +103,14 @@ const CLAIM_NS = namespace('claim')
 
 /** Claim id of leg `leg` of a record: BLAKE2b-256(namespace('claim') · record id · leg). */
 export function claimId(recordId: Uint8Array, leg: number): Uint8Array {
-  const buf = new Uint8Array(65)
-  buf.set(CLAIM_NS, 0)
-  buf.set(recordId, 32)
-  buf[64] = leg
-  return blake2b256(buf)
+  // One buffer for every call (the hash is a fresh array): replay derives a claim per leg.
+  CLAIM_INPUT.set(recordId, 32)
+  CLAIM_INPUT[64] = leg
+  return blake2b256(CLAIM_INPUT)
 }
+
+const CLAIM_INPUT = new Uint8Array(65)
+CLAIM_INPUT.set(CLAIM_NS, 0)
 
 function emptyLog(key: string): LogInfo {
   return { key, length: 0, clock: 0, entries: [], seen: new Set<string>(), frozenFrom: null, head: null }
@@ -124,8 +130,12 @@ export class LedgerState {
   readonly commitments = new Map<string, Commitment>()
   /** Per root leg: cpu/net consumed anywhere in its tree (obligations fall by this). */
   readonly consumed = new Map<string, bigint>()
+  /** Entry bytes of agreements whose signatures verified (not snapshotted: a cache). */
+  private readonly verifiedAgreements = new Map<string, Uint8Array>()
   /** Violations found while applying entries, in the order found. */
   readonly entryViolations: Violation[] = []
+  /** `outstanding` without a scan of every leg (derived from the maps above; not snapshotted). */
+  private readonly owed = new OwedIndex(this.rootsByIssuer, this.claims, this.consumed)
 
   /** Applies one entry of a log: decode, verify, judge, index. Returns what it found wrong. */
   applyEntry(log: string, index: number, bytes: Uint8Array, opts: ApplyOptions): Violation[] {
@@ -158,9 +168,14 @@ export class LedgerState {
     if (index !== info.length) {
       throw new QuidError(ErrorCodes.BAD_ARGUMENT, `log ${log.slice(0, 8)}: entry ${index} is not next (${info.length})`)
     }
-    const found = this.judge(info, index, signed, opts)
-    info.entries.push(toHex(signed.id))
-    info.seen.add(toHex(signed.id))
+    // The hex id is the key of every index; it is computed once per entry and passed along.
+    const id = toHex(signed.id)
+    const found = this.judge(info, index, signed, id, opts)
+    info.entries.push(id)
+    // A copy with a bad signature, or in the wrong log, is not the author's word: it must not keep
+    // a good copy of the same record out as a duplicate.
+    const ignored = found[0]?.code === ErrorCodes.BAD_SIGNATURE || found[0]?.code === ErrorCodes.WRONG_LOG
+    if (!ignored) info.seen.add(id)
     info.length++
     return found
   }
@@ -237,23 +252,32 @@ export class LedgerState {
     return [v]
   }
 
+  /** Reports a rule broken by the record `id` at `here`, its author's log. */
+  private reportAt(code: ErrorCode, message: string, id: string, here: Position): Violation[] {
+    return this.report({ code, message, records: [id], positions: [here], culprit: here.log })
+  }
+
+  /**
+   * Whether these exact entry bytes were verified before. An agreement is the same entry in both
+   * parties' logs: the second copy needs no second verification if it is byte for byte the first.
+   */
+  private verifiedBefore(id: string, signed: SignedRecord): boolean {
+    if (signed.record.type !== 'agreement') return false
+    const had = this.verifiedAgreements.get(id)
+    return had !== undefined && Buffer.compare(had, signed.bytes) === 0
+  }
+
   /** Rules judged from one log alone, in its order; returns the violation or null. */
-  private perLogProblem(info: LogInfo, index: number, signed: SignedRecord, opts: ApplyOptions): Violation | null {
+  private perLogProblem(info: LogInfo, index: number, signed: SignedRecord, opts: ApplyOptions, id = toHex(signed.id)): Violation | null {
     const { record } = signed
-    const id = toHex(signed.id)
-    const here: Position = { log: info.key, index }
-    const v = (code: ErrorCode, message: string): Violation => ({
-      code,
-      message,
-      records: [id],
-      positions: [here],
-      culprit: info.key
-    })
-    if (!opts.trusted) {
+    // Evidence is built only when a rule is broken: this runs for every entry replayed.
+    const v = (code: ErrorCode, message: string): Violation => entryViolation(code, message, id, info.key, index)
+    if (!opts.trusted && !this.verifiedBefore(id, signed)) {
       const bad = checkSignatures(signed)
       if (bad) return v(ErrorCodes.BAD_SIGNATURE, bad.message)
+      if (record.type === 'agreement') this.verifiedAgreements.set(id, signed.bytes)
     }
-    if (!authors(record).some((k) => toHex(k) === info.key)) {
+    if (!authors(record).some((k) => isKeyOf(k, info.key))) {
       return v(ErrorCodes.WRONG_LOG, `a ${record.type} does not take effect in this log`)
     }
     if (info.seen.has(id)) return v(ErrorCodes.DUPLICATE, `${record.type} ${id.slice(0, 12)} is already in this log`)
@@ -270,26 +294,25 @@ export class LedgerState {
     return null
   }
 
-  private judge(info: LogInfo, index: number, signed: SignedRecord, opts: ApplyOptions): Violation[] {
-    const problem = this.perLogProblem(info, index, signed, opts)
+  private judge(info: LogInfo, index: number, signed: SignedRecord, id: string, opts: ApplyOptions): Violation[] {
+    const problem = this.perLogProblem(info, index, signed, opts, id)
     if (problem) {
       // A record with a bad signature or in the wrong log is not the author's word: ignore it.
       // Other broken rules still leave its claims behind, void, so that what depends on them is
       // refused for the right reason instead of as unknown.
       if (problem.code !== ErrorCodes.BAD_SIGNATURE && problem.code !== ErrorCodes.WRONG_LOG) {
-        if (problem.code !== ErrorCodes.DUPLICATE) this.index(info, index, signed, problem.code)
+        if (problem.code !== ErrorCodes.DUPLICATE) this.index(info, index, signed, id, problem.code)
       }
       return this.report(problem)
     }
     info.clock = Math.max(info.clock, signed.record.time)
-    return this.index(info, index, signed, null)
+    return this.index(info, index, signed, id, null)
   }
 
   /** Adds a record's effects; `voided` marks the claims it creates (a rule already failed). */
-  private index(info: LogInfo, index: number, signed: SignedRecord, voided: ErrorCode | null): Violation[] {
+  private index(info: LogInfo, index: number, signed: SignedRecord, id: string, voided: ErrorCode | null): Violation[] {
     const r = signed.record
     const here: Position = { log: info.key, index }
-    const id = toHex(signed.id)
     switch (r.type) {
       case 'capacity':
         if (!voided) {
@@ -298,22 +321,21 @@ export class LedgerState {
         return []
       case 'agreement':
       case 'issue':
-        return this.indexLegs(info, here, signed, voided)
+        return this.indexLegs(info, here, signed, id, voided)
       case 'transfer':
-        return this.indexTransfer(here, signed, voided)
+        return this.indexTransfer(here, signed, id, voided)
       case 'admit':
-        return this.indexAdmit(info, here, signed, voided)
+        return this.indexAdmit(info, here, signed, id, voided)
       case 'usage':
       case 'evict':
-        return voided ? [] : this.indexUsage(here, signed)
+        return voided ? [] : this.indexUsage(here, signed, id)
       case 'checkpoint':
         return []
     }
   }
 
-  private indexLegs(info: LogInfo, here: Position, signed: SignedRecord, voided: ErrorCode | null): Violation[] {
+  private indexLegs(info: LogInfo, here: Position, signed: SignedRecord, id: string, voided: ErrorCode | null): Violation[] {
     const r = signed.record as Extract<LedgerRecord, { type: 'agreement' | 'issue' }>
-    const id = toHex(signed.id)
     const found: Violation[] = []
     let legs: Array<{ issuer: string; holder: string; resource: Resource; amount: bigint }>
     if (r.type === 'agreement') {
@@ -327,7 +349,9 @@ export class LedgerState {
       }
       if (!voided) ag.positions.push(here)
     } else {
-      legs = r.legs.map((l) => ({ issuer: toHex(r.issuer), holder: toHex(r.holder), resource: l.resource, amount: l.amount }))
+      const issuer = toHex(r.issuer)
+      const holder = toHex(r.holder)
+      legs = r.legs.map((l) => ({ issuer, holder, resource: l.resource, amount: l.amount }))
     }
     legs.forEach((leg, i) => {
       const cid = toHex(claimId(signed.id, i))
@@ -350,6 +374,8 @@ export class LedgerState {
         }
         this.addClaim(claim)
         if (r.type === 'agreement') this.agreements.get(id)?.claims.push(cid)
+        // Transfers out of this leg may have come first, from a log applied before this one.
+        found.push(...this.adoptPending(claim))
       }
       // A leg takes effect in its issuer's log: that is where its position and capacity are judged.
       if (leg.issuer !== info.key) return
@@ -384,14 +410,10 @@ export class LedgerState {
 
   /** What `issuer` owes of `resource` at time `at`: unexpired root legs less what was consumed. */
   outstanding(issuer: string, resource: Resource, at: number): bigint {
-    let sum = 0n
-    for (const cid of this.rootsByIssuer.get(issuer) ?? []) {
-      const c = this.claims.get(cid) as ClaimInfo
-      if (c.resource !== resource || c.expires <= at || c.void) continue
-      // Disk is a quota, given back when a guest ends; cpu and net are used up.
-      sum += resource === 'disk' ? c.amount : c.amount - (this.consumed.get(cid) ?? 0n)
-    }
-    return sum
+    // The sum, over the issuer's root legs in `resource` that are not void and expire after `at`,
+    // of amount less consumed (disk is a quota, given back when a guest ends: its full amount).
+    // OwedIndex keeps it up to date; test/ledger/owed.test.ts holds it to this definition.
+    return this.owed.outstanding(issuer, resource, at)
   }
 
   private roots(issuer: string): string[] {
@@ -413,12 +435,12 @@ export class LedgerState {
     set.add(claim.id)
   }
 
-  private indexTransfer(here: Position, signed: SignedRecord, voided: ErrorCode | null): Violation[] {
+  private indexTransfer(here: Position, signed: SignedRecord, id: string, voided: ErrorCode | null): Violation[] {
     const r = signed.record as Extract<LedgerRecord, { type: 'transfer' }>
     const t: PendingTransfer = {
       child: toHex(claimId(signed.id, 0)),
       parent: toHex(r.claim),
-      record: toHex(signed.id),
+      record: id,
       sender: toHex(r.sender),
       receiver: toHex(r.receiver),
       amount: r.amount,
@@ -427,6 +449,7 @@ export class LedgerState {
     }
     const parent = this.claims.get(t.parent)
     if (parent) return this.attach(parent, t, voided)
+    if (voided) t.voided = voided
     const list = this.pending.get(t.parent) ?? []
     list.push(t)
     this.pending.set(t.parent, list)
@@ -464,18 +487,23 @@ export class LedgerState {
     }
     this.addClaim(child)
     parent.children.push(child.id)
-    const waiting = this.pending.get(child.id)
-    if (waiting) {
-      this.pending.delete(child.id)
-      for (const w of waiting) found.push(...this.attach(child, w, null))
-    }
+    found.push(...this.adoptPending(child))
     return found
   }
 
-  private indexAdmit(info: LogInfo, here: Position, signed: SignedRecord, voided: ErrorCode | null): Violation[] {
+  /** Attaches the transfers that named `claim` before it was known, in the order they came. */
+  private adoptPending(claim: ClaimInfo): Violation[] {
+    const waiting = this.pending.get(claim.id)
+    if (!waiting) return []
+    this.pending.delete(claim.id)
+    const found: Violation[] = []
+    for (const w of waiting) found.push(...this.attach(claim, w, w.voided ?? null))
+    return found
+  }
+
+  private indexAdmit(info: LogInfo, here: Position, signed: SignedRecord, id: string, voided: ErrorCode | null): Violation[] {
     const r = signed.record as Extract<LedgerRecord, { type: 'admit' }>
     const gid = toHex(deployRequestId(r.request))
-    const id = toHex(signed.id)
     if (this.guests.has(gid)) {
       return this.report({ code: ErrorCodes.DUPLICATE_GUEST, message: 'this deploy request was admitted before', records: [id], positions: [here], culprit: info.key })
     }
@@ -541,18 +569,15 @@ export class LedgerState {
     return null
   }
 
-  private indexUsage(here: Position, signed: SignedRecord): Violation[] {
+  private indexUsage(here: Position, signed: SignedRecord, id: string): Violation[] {
     const r = signed.record as Extract<LedgerRecord, { type: 'usage' | 'evict' }>
-    const id = toHex(signed.id)
     const g = this.guests.get(toHex(r.guest))
-    const v = (code: ErrorCode, message: string): Violation[] =>
-      this.report({ code, message, records: [id], positions: [here], culprit: here.log })
-    if (!g || g.host !== here.log) return v(ErrorCodes.UNKNOWN_GUEST, `${r.type} for a guest this host never admitted`)
+    if (!g || g.host !== here.log) return this.reportAt(ErrorCodes.UNKNOWN_GUEST, `${r.type} for a guest this host never admitted`, id, here)
     if (g.void) return []
-    if (g.ended) return v(ErrorCodes.GUEST_ENDED, `${r.type} for a guest that has ended`)
+    if (g.ended) return this.reportAt(ErrorCodes.GUEST_ENDED, `${r.type} for a guest that has ended`, id, here)
     for (const res of RESOURCES) {
-      if (res !== 'disk' && r.used[res] < g.used[res]) return v(ErrorCodes.USAGE_REGRESS, `${res} usage went down`)
-      if (r.used[res] > g.reserved[res]) return v(ErrorCodes.OVER_USAGE, `${res}: used ${r.used[res]} of ${g.reserved[res]} admitted`)
+      if (res !== 'disk' && r.used[res] < g.used[res]) return this.reportAt(ErrorCodes.USAGE_REGRESS, `${res} usage went down`, id, here)
+      if (r.used[res] > g.reserved[res]) return this.reportAt(ErrorCodes.OVER_USAGE, `${res}: used ${r.used[res]} of ${g.reserved[res]} admitted`, id, here)
     }
     this.allocate(g, r.used)
     if (r.type === 'evict') {
@@ -580,6 +605,7 @@ export class LedgerState {
       s.used = part
       this.commitment(s.claim).usedActive += delta
       this.consumed.set(s.root, (this.consumed.get(s.root) ?? 0n) + delta)
+      this.owed.consume(s.root, delta)
     }
   }
 
@@ -678,12 +704,15 @@ export class LedgerState {
 
   /** Whether `child` fits in `parent` after the issuer's commitments and earlier transfers. */
   private fits(parent: ClaimInfo, child: string): boolean {
-    let sum = this.hostCommitted(parent.id)
+    // The same walk as free(): a transfer that does not fit is void and takes nothing, so a later,
+    // smaller one may still fit.
+    let left = parent.amount - this.hostCommitted(parent.id)
     for (const cid of parent.children) {
       const ch = this.claims.get(cid) as ClaimInfo
       if (ch.void) continue
-      sum += ch.amount
-      if (cid === child) return sum <= parent.amount
+      const ok = ch.amount <= left
+      if (cid === child) return ok
+      if (ok) left -= ch.amount
     }
     return false
   }
@@ -779,6 +808,24 @@ export class LedgerState {
     const st = this.claimStatus(s.claim)
     return st.ok ? null : { code: st.code as ErrorCode, message: st.message }
   }
+}
+
+/** Whether `key` is the public key whose lowercase hex is `log` (as `toHex(key) === log`). */
+function isKeyOf(key: Uint8Array, log: string): boolean {
+  if (key.byteLength * 2 !== log.length) return false
+  // Compares byte by byte against the hex digits, without building a string per entry.
+  for (let i = 0; i < key.byteLength; i++) {
+    const b = key[i] as number
+    if (log.charCodeAt(2 * i) !== HEX_CODES[b >> 4] || log.charCodeAt(2 * i + 1) !== HEX_CODES[b & 15]) return false
+  }
+  return true
+}
+
+const HEX_CODES = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0))
+
+/** A rule broken by the record `id` at position `index` of `log`. */
+function entryViolation(code: ErrorCode, message: string, id: string, log: string, index: number): Violation {
+  return { code, message, records: [id], positions: [{ log, index }], culprit: log }
 }
 
 function toError(v: Violation): QuidError {

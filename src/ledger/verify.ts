@@ -21,28 +21,13 @@
  * reference on RFC 8032, Wycheproof, malleated, non-canonical and small-order inputs.
  */
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto'
-import { createRequire } from 'node:module'
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
+import { sodium } from './sodium.js'
 
 ed.hashes.sha512 = sha512
 
 export type Engine = 'sodium' | 'node' | 'noble'
-
-interface Sodium {
-  crypto_sign_verify_detached(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean
-  crypto_sign_detached(sig: Uint8Array, msg: Uint8Array, sk: Uint8Array): void
-}
-
-function loadSodium(): Sodium | null {
-  try {
-    return createRequire(import.meta.url)('sodium-native') as Sodium
-  } catch {
-    return null
-  }
-}
-
-const sodium = loadSodium()
 
 /** The Ed25519 public key of a 32-byte seed. */
 export function publicKeyOf(seed: Uint8Array): Uint8Array {

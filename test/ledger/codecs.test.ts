@@ -139,3 +139,25 @@ test('fuzz: 10,000 random and mutated byte strings never crash and are never acc
   t.equal(accepted, 0, 'no mutated or random input decodes with valid signatures')
   t.ok(codes.size >= 5, `many kinds of refusal: ${JSON.stringify([...codes])}`)
 })
+
+test('encoding refuses values it cannot represent exactly, so nobody signs bytes that say something else', async (t) => {
+  const ex = examples()
+  const transfer = ex[3]?.record as Extract<LedgerRecord, { type: 'transfer' }>
+  const capacity = ex[0]?.record as Extract<LedgerRecord, { type: 'capacity' }>
+  const agreement = ex[1]?.record as Extract<LedgerRecord, { type: 'agreement' }>
+  const usage = ex[5]?.record as Extract<LedgerRecord, { type: 'usage' }>
+  const refused = (r: LedgerRecord, field: RegExp): void => {
+    t.throws(() => encodeBody(r), { code: 'bad-argument', message: field }, field.source)
+  }
+  refused({ ...transfer, amount: (1n << 64n) + 5n }, /amount: 18446744073709551621 is not in 0\.\.2\^64-1/)
+  refused({ ...capacity, mips: 2500.5 }, /u32 field: 2500\.5 is not an integer/)
+  refused({ ...capacity, mips: 2 ** 32 }, /u32 field/)
+  refused({ ...capacity, time: -1 }, /time: -1/)
+  refused({ ...capacity, time: 1.5 }, /time: 1\.5/)
+  refused({ ...capacity, time: 2 ** 53 }, /time/)
+  refused({ ...usage, used: { cpu: -1n, disk: 0n, net: 0n } }, /amount: -1/)
+  refused({ ...transfer, nonce: new Uint8Array(15) }, /nonce: must be 16 bytes/)
+  refused({ ...transfer, claim: new Uint8Array(33) }, /key or id: must be 32 bytes/)
+  refused({ ...agreement, legs: [{ issuer: 'a', resource: 'ram' as never, amount: 1n }, { issuer: 'b', resource: 'cpu', amount: 1n }] }, /resource: ram/)
+  t.equal(toHex(encodeBody(transfer)), toHex(encodeBody(ex[3]?.record as LedgerRecord)), 'valid records still encode')
+})

@@ -130,6 +130,13 @@ test('duplicate: the same record twice in one log; received twice at one positio
   t.same(st.applyEntry(hex(A), 1, log[1] as Uint8Array, { now: T0 }), [], 'same entry, same position: no-op')
   t.equal(st.logs.get(hex(A))?.length, 2)
   t.same(w.force(A, iss).codes, ['duplicate'])
+  // A copy with a broken signature is ignored and does not keep the good copy out.
+  const next = w.sign(build.issue({ issuer: A.publicKey, holder: B.publicKey, amounts: { cpu: 1n }, time: T0 }), A, B)
+  const sigs = next.signatures.map((x) => new Uint8Array(x))
+  ;(sigs[0] as Uint8Array)[3]! ^= 1
+  const fresh = new LedgerState()
+  fresh.applyEntry(hex(A), 0, encodeEntry(next.record, sigs), { now: T0 })
+  t.same(fresh.applyEntry(hex(A), 1, next.bytes, { now: T0 }).map((v) => v.code), ['no-capacity'], 'the good copy is judged on its merits, not as a duplicate')
 })
 
 test('clock: records never go back in time, nor come from too far in the future', async (t) => {
@@ -198,6 +205,13 @@ test('transfer: only the holder, only what is free, only before expiry', async (
   t.equal(over?.records[0], toHex(forced.signed.id), 'evidence: the transfer that did not fit, then its parent')
   t.equal(all.state.claimStatus(toHex(claim(forced.signed))).code, 'overspent')
   t.ok(all.state.claimStatus(toHex(claim(ok))).ok, 'the earlier transfer stays good')
+  // The void transfer took nothing: a later one that fits what is left (6) is good, and free()
+  // and the path check agree on it.
+  const after = w.force(A, w.sign(build.transfer({ sender: A.publicKey, receiver: C.publicKey, claim: bLeg, amount: 5n, time: T0 }), A, C))
+  const again = replay([...w.logs].map(([id, entries]) => ({ id, entries })), { now: w.now })
+  t.ok(again.state.claimStatus(toHex(claim(after.signed))).ok, 'a transfer after a void one fits in what is left')
+  t.equal(again.state.free(toHex(bLeg)), 1n, '10 - 4 - 5: the void 7 counts for nothing')
+  t.same(again.violations.map((v) => v.code), ['overspent'], 'only the transfer that did not fit is flagged')
   w.now = T0 + 2_000_000
   const late = w.sign(build.transfer({ sender: A.publicKey, receiver: C.publicKey, claim: bLeg, amount: 1n, time: w.now }), A, C)
   t.equal(w.check(A, late), 'expired')
@@ -263,4 +277,21 @@ test('fork: two different records at one position of one log are kept as evidenc
   t.same(fork?.records, [toHex(x.id), toHex(y.id)], 'both versions named')
   t.same(fork?.positions, [{ log: hex(A), index: 1 }])
   t.equal(res.state.claimStatus(toHex(claim(x))).code, 'frozen', 'claims from the forked range are frozen')
+})
+
+test('an agreement verified in one log is verified again in the other unless the bytes are identical', async (t) => {
+  const w = setup()
+  const ag = w.sign(build.agreement({ a: A.publicKey, b: B.publicKey, give: { cpu: 1n }, want: { cpu: 1n }, time: T0 }), A, B)
+  const st = new LedgerState()
+  const logA = w.logs.get(hex(A)) as Uint8Array[]
+  const logB = w.logs.get(hex(B)) as Uint8Array[]
+  st.applyEntry(hex(A), 0, logA[0] as Uint8Array, { now: T0 })
+  st.applyEntry(hex(B), 0, logB[0] as Uint8Array, { now: T0 })
+  t.same(st.applyEntry(hex(A), 1, ag.bytes, { now: T0 }), [], 'A\'s copy verifies')
+  const sigs = ag.signatures.map((x) => new Uint8Array(x))
+  ;(sigs[0] as Uint8Array)[7]! ^= 1
+  const forged = encodeEntry(ag.record, sigs)
+  t.same(st.applyEntry(hex(B), 1, forged, { now: T0 }).map((v) => v.code), ['bad-signature'], 'same record id, other signature bytes: checked, refused')
+  t.same(st.applyEntry(hex(B), 2, ag.bytes, { now: T0 }), [], 'the identical copy is accepted')
+  t.ok(st.claimStatus(toHex(claim(ag, 0)), T0).ok, 'settled')
 })

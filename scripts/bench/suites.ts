@@ -1,0 +1,8 @@
+/**
+ * The registry of benchmark suites, in the order `npm run bench` runs them. A new suite is a module
+ * exporting a Suite (suite.ts) and one line here.
+ */
+import type { Suite } from './suite.js'
+import { ledger } from './ledger.js'
+
+export const suites: readonly Suite[] = [ledger]
