@@ -1,11 +1,11 @@
 // Durability on real disk: reopen, checkpoints, a second process, SIGKILL mid-append, full disk,
 // and the rule that quid never truncates its own log.
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdir, writeFile, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import Corestore from 'corestore'
-import { participant, tmp, publishCapacity, barter, connect } from '../helpers.js'
+import { participant, tmp, publishCapacity, barter, connect, type Participant } from '../helpers.js'
 import { Ledger } from '../../src/ledger/ledger.js'
 import { generateKeyPair, type KeyPair } from '../../src/ledger/identity.js'
 import { toHex } from '../../src/ledger/bytes.js'
@@ -158,28 +158,34 @@ test('a full disk during append leaves no partial record and a readable log', as
   await store.close()
 })
 
-function signCap(kp: KeyPair, i: number): SignedRecord {
-  return signRecord(build.capacity(kp.publicKey, 1 + i, { cpu: BigInt(i) }, Date.now()), [kp])
-}
-
-test('quid never truncates its own log; a peer that does is flagged and its claims frozen', async (t) => {
+/** A barters with B and follows B's log over a replication stream; B's IOU is good from A's view. */
+async function followingBarter(t: Test, name: string): Promise<{ A: Participant; B: Participant; signed: SignedRecord; bLeg: string }> {
   const A = await participant(t, 'honest')
-  const B = await participant(t, 'rewriter')
+  const B = await participant(t, name)
   await publishCapacity(A)
   await publishCapacity(B)
   const { signed } = await barter(A, B, { cpu: 10n }, { cpu: 10n })
   connect(t, A, B)
   await A.ledger.follow(B.kp.publicKey)
   const bLeg = toHex(claimId(signed.id, 1))
-  t.ok(A.ledger.claimStatus(bLeg).ok, 'B\'s IOU is good while B\'s log is intact')
-  t.notOk('truncate' in Object.getOwnPropertyNames(Ledger.prototype), 'Ledger has no truncate')
+  t.ok(A.ledger.claimStatus(bLeg).ok, 'B\'s IOU is good while A has seen one history of B\'s log')
+  return { A, B, signed, bLeg }
+}
+
+function signCap(kp: KeyPair, i: number): SignedRecord {
+  return signRecord(build.capacity(kp.publicKey, 1 + i, { cpu: BigInt(i) }, Date.now()), [kp])
+}
+
+test('quid never truncates its own log; a peer that does is flagged and its claims frozen', async (t) => {
+  const { A, B, signed, bLeg } = await followingBarter(t, 'rewriter')
+  t.notOk(Object.getOwnPropertyNames(Ledger.prototype).includes('truncate'), 'Ledger has no truncate')
 
   // B's raw core is rewritten underneath its ledger: truncate to 1 and append something else.
   const raw = B.ledger.core
   await raw.truncate(1)
+  const flagged = new Promise<void>((resolve) => A.ledger.once('fraud', () => resolve()))
   await raw.append(signCap(B.kp, 99).bytes)
-  await new Promise((r) => setTimeout(r, 300))
-  await A.ledger.sync(B.kp.publicKey)
+  await flagged
   const fork = A.ledger.violations().find((v) => v.code === 'fork')
   t.ok(fork, 'A flags B')
   t.equal(fork?.culprit, B.key)
@@ -188,15 +194,7 @@ test('quid never truncates its own log; a peer that does is flagged and its clai
 })
 
 test('two signed histories of one log: the replica sees a conflict, keeps the evidence, freezes the claims', async (t) => {
-  const A = await participant(t, 'honest')
-  const B = await participant(t, 'equivocator')
-  await publishCapacity(A)
-  await publishCapacity(B)
-  const { signed } = await barter(A, B, { cpu: 10n }, { cpu: 10n })
-  connect(t, A, B)
-  await A.ledger.follow(B.kp.publicKey)
-  const bLeg = toHex(claimId(signed.id, 1))
-  t.ok(A.ledger.claimStatus(bLeg).ok, 'B\'s IOU is good while A has seen one history')
+  const { A, B, signed, bLeg } = await followingBarter(t, 'equivocator')
 
   // B's key signs a second, different history in another directory (a copy of B gone rogue).
   const twin = await participant(t, 'twin', { kp: B.kp })
