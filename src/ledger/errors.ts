@@ -22,6 +22,10 @@ export const ErrorCodes = {
   KEY_FILE_PERMISSIONS: 'key-file-permissions',
   KEY_FILE_INVALID: 'key-file-invalid',
   KEY_FILE_EXISTS: 'key-file-exists',
+  // The agent and its control socket
+  NO_AGENT: 'no-agent',
+  CONTROL_PROTOCOL: 'control-protocol',
+  INTERNAL: 'internal',
   // Ledger storage
   LOCKED: 'locked',
   CLOSED: 'closed',
