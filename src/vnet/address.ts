@@ -1,0 +1,64 @@
+/**
+ * Addresses on quid's virtual network.
+ *
+ * Every address names the agent that holds it, so a packet can be routed by looking at its
+ * destination alone: a client is reached at its participant id, a guest at its guest id on the
+ * host that runs it. Text form, like mail: `<participant z32>` for a client and
+ * `<guest z32>@<host z32>` for a guest.
+ */
+import z32 from 'z32'
+import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { equal, toHex } from '../ledger/bytes.js'
+import { parseId } from '../ledger/identity.js'
+
+export interface Address {
+  /** The participant whose agent holds the address. */
+  readonly agent: Uint8Array
+  /** The guest on that agent's host; null for the agent's own client. */
+  readonly guest: Uint8Array | null
+}
+
+export function clientAddress(agent: Uint8Array): Address {
+  return { agent, guest: null }
+}
+
+export function guestAddress(host: Uint8Array, guest: Uint8Array): Address {
+  return { agent: host, guest }
+}
+
+export function formatAddress(a: Address): string {
+  const agent = z32.encode(a.agent)
+  return a.guest ? `${z32.encode(a.guest)}@${agent}` : agent
+}
+
+export function parseAddress(text: string): Address {
+  if (typeof text !== 'string' || text.length === 0) {
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'an address is empty')
+  }
+  const at = text.indexOf('@')
+  try {
+    if (at === -1) return clientAddress(parseId(text, 'address'))
+    if (text.indexOf('@', at + 1) !== -1) throw new Error('more than one @')
+    return guestAddress(
+      parseId(text.slice(at + 1), 'host in the address'),
+      parseId(text.slice(0, at), 'guest in the address')
+    )
+  } catch (err) {
+    const why = err instanceof QuidError ? err.message : (err as Error).message
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      `not an address: ${JSON.stringify(text.slice(0, 120))} (${why})`
+    )
+  }
+}
+
+export function sameAddress(a: Address, b: Address): boolean {
+  if (!equal(a.agent, b.agent)) return false
+  if (a.guest === null || b.guest === null) return a.guest === b.guest
+  return equal(a.guest, b.guest)
+}
+
+/** A map key for an address. */
+export function addressKey(a: Address): string {
+  return a.guest ? `${toHex(a.agent)}/${toHex(a.guest)}` : toHex(a.agent)
+}
