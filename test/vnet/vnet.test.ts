@@ -61,7 +61,7 @@ test('packets: round trip, and strict decoding of every malformed form', async (
 
   const bytes = encodePacket(data)
   for (let n = 0; n < bytes.byteLength; n++) {
-    t.throws(() => decodePacket(bytes.subarray(0, n)), undefined, `truncated to ${n}`)
+    t.throws(() => decodePacket(bytes.subarray(0, n)), `truncated to ${n}`)
   }
   t.throws(() => decodePacket(Uint8Array.from([...bytes, 0])), { code: ErrorCodes.DECODE_TRAILING })
   const v = bytes.slice()
