@@ -215,9 +215,9 @@ test('router: a peer cannot speak for another agent or use this one as a relay',
 test('inbox: bounded by count and bytes; refuses instead of dropping what is unread', async (t) => {
   const inbox = new Inbox({ maxMessages: 2, maxBytes: 10 })
   const from = clientAddress(key())
-  t.ok(inbox.deliver(new Uint8Array(4), from, new Uint8Array(16)))
+  t.ok(inbox.deliver(new Uint8Array(4), from))
   t.notOk(inbox.deliver(new Uint8Array(7), from, new Uint8Array(16)), 'over the byte bound')
-  t.ok(inbox.deliver(new Uint8Array(6), from, new Uint8Array(16)))
+  t.ok(inbox.deliver(new Uint8Array(6), from))
   t.notOk(inbox.deliver(new Uint8Array(0), from, new Uint8Array(16)), 'over the count bound')
   const items = inbox.drain()
   t.same(
