@@ -52,7 +52,20 @@ export const ErrorCodes = {
   USAGE_REGRESS: 'usage-regress',
   BAD_CHECKPOINT: 'bad-checkpoint',
   FORK: 'fork',
-  FROZEN: 'frozen'
+  FROZEN: 'frozen',
+  // Audit (docs/AUDIT.md)
+  UNSETTLED: 'unsettled',
+  EXPORT_INVALID: 'export-invalid',
+  TREE_MISMATCH: 'tree-mismatch',
+  // Exchange (network protocol between agents; docs/PROTOCOL.md)
+  PROTOCOL: 'protocol-violation',
+  AUTH_FAILED: 'auth-failed',
+  REFUSED: 'refused',
+  TIMEOUT: 'timeout',
+  BANNED: 'banned',
+  RATE_LIMITED: 'rate-limited',
+  UNREACHABLE: 'unreachable',
+  DISCONNECTED: 'disconnected'
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
