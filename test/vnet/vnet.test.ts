@@ -216,13 +216,13 @@ test('inbox: bounded by count and bytes; refuses instead of dropping what is unr
   const inbox = new Inbox({ maxMessages: 2, maxBytes: 10 })
   const from = clientAddress(key())
   t.ok(inbox.deliver(new Uint8Array(4), from))
-  t.notOk(inbox.deliver(new Uint8Array(7), from, new Uint8Array(16)), 'over the byte bound')
+  t.notOk(inbox.deliver(new Uint8Array(7), from), 'over the byte bound')
   t.ok(inbox.deliver(new Uint8Array(6), from))
-  t.notOk(inbox.deliver(new Uint8Array(0), from, new Uint8Array(16)), 'over the count bound')
+  t.notOk(inbox.deliver(new Uint8Array(0), from), 'over the count bound')
   const items = inbox.drain()
   t.same(
     items.map((i) => (i.kind === 'message' ? i.payload.byteLength : -1)),
     [4, 6]
   )
-  t.ok(inbox.deliver(new Uint8Array(10), from, new Uint8Array(16)), 'room again after drain')
+  t.ok(inbox.deliver(new Uint8Array(10), from), 'room again after drain')
 })
