@@ -65,7 +65,13 @@ export const ErrorCodes = {
   BANNED: 'banned',
   RATE_LIMITED: 'rate-limited',
   UNREACHABLE: 'unreachable',
-  DISCONNECTED: 'disconnected'
+  DISCONNECTED: 'disconnected',
+  // Host (admission and guests; docs/HOST.md)
+  CODE_TOO_LARGE: 'code-too-large',
+  BAD_CODE: 'bad-code',
+  HOST_FULL: 'host-full',
+  WRONG_HOST: 'wrong-host',
+  GUEST_EVICTED: 'guest-evicted'
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
