@@ -799,6 +799,29 @@ export class LedgerState {
     return out
   }
 
+  /**
+   * Agreements accepted in one party's log but not in the other's, among the logs in `given`
+   * (without the other party's log nothing can be said). Not a rule the ledger enforces: the other
+   * party may simply not have appended it yet; the auditor reports it (docs/AUDIT.md).
+   */
+  unsettledAgreements(given: ReadonlySet<string>): Violation[] {
+    const out: Violation[] = []
+    for (const ag of this.agreements.values()) {
+      if (!given.has(ag.a) || !given.has(ag.b)) continue
+      const logs = new Set(ag.positions.map((p) => p.log))
+      if (logs.size !== 1) continue
+      const missing = logs.has(ag.a) ? ag.b : ag.a
+      out.push({
+        code: ErrorCodes.UNSETTLED,
+        message: `agreement ${ag.id.slice(0, 12)} is in ${[...logs][0]?.slice(0, 8)}'s log but not in ${missing.slice(0, 8)}'s`,
+        records: [ag.id],
+        positions: [...ag.positions],
+        culprit: missing
+      })
+    }
+    return out
+  }
+
   /** Whether a guest's paying claim holds up over all logs seen (the part its host's log cannot show). */
   private spendProblem(g: GuestInfo, s: Spend): { code: ErrorCode; message: string } | null {
     const c = this.claims.get(s.claim)

@@ -1,0 +1,181 @@
+/**
+ * The audit report: what the logs say once every rule was replayed over all of them. Amounts are
+ * decimal strings of base units (JSON has no bigint); `quid audit --json` prints this object.
+ */
+import type { Resource } from '../ledger/amounts.js'
+import { toHex } from '../ledger/bytes.js'
+import { decodeEntry } from '../ledger/codecs.js'
+import type { LedgerState } from '../ledger/state.js'
+import type { SignedHead } from '../ledger/logs.js'
+import type { ResourceVector } from '../ledger/records.js'
+import type { AuditViolation } from './violation.js'
+
+export const REPORT_VERSION = 1
+
+export type Vector = Record<Resource, string>
+
+export interface LogSummary {
+  id: string
+  sources: string[]
+  /** Entries in the longest copy. */
+  length: number
+  /** Entries bound to a verified signed head (the ones replayed). */
+  authentic: number
+  head: SignedHead | null
+}
+
+export interface ParticipantSummary {
+  id: string
+  /** Published capacity (latest), or null. */
+  capacity: Vector | null
+  mips: number | null
+  /** What it owes now, per resource (its unexpired root legs less what was consumed). */
+  owes: Vector
+  /** What it can use now, summed over the good claims it holds. */
+  holds: Vector
+}
+
+export interface Debt {
+  issuer: string
+  holder: string
+  resource: Resource
+  /** What the holder can still use of the issuer's good claims it holds. */
+  amount: string
+}
+
+export interface GuestSummary {
+  id: string
+  host: string
+  owner: string
+  admitted: number
+  reserved: Vector
+  used: Vector
+  ended: string | null
+  void: string | null
+  /** Cumulative usage as the host reported it, in its log's order. */
+  usage: Array<{ time: number; cpu: string; disk: string; net: string }>
+}
+
+export interface AuditStats {
+  copies: number
+  entries: number
+  /** Entries whose signatures were verified in this run. */
+  verified: number
+  /** Entries an earlier audit had verified (checkpoint cache). */
+  cached: number
+  workers: number
+  ms: number
+}
+
+export interface AuditReport {
+  version: number
+  now: number
+  ok: boolean
+  stats: AuditStats
+  byCode: Record<string, number>
+  logs: LogSummary[]
+  participants: ParticipantSummary[]
+  debts: Debt[]
+  guests: GuestSummary[]
+  violations: AuditViolation[]
+}
+
+const vec = (v: ResourceVector): Vector => ({
+  cpu: v.cpu.toString(),
+  disk: v.disk.toString(),
+  net: v.net.toString()
+})
+
+/** Usage points per guest, from the usage and evict entries of the replayed logs. */
+export function usageTimeline(
+  logs: Array<{ entries: Uint8Array[] }>
+): Map<string, GuestSummary['usage']> {
+  const out = new Map<string, GuestSummary['usage']>()
+  for (const log of logs) {
+    for (const bytes of log.entries) {
+      // Only usage (6) and evict (7) entries matter: skip the rest without decoding them.
+      if (bytes[1] !== 6 && bytes[1] !== 7) continue
+      let r
+      try {
+        r = decodeEntry(bytes).record
+      } catch {
+        continue
+      }
+      if (r.type !== 'usage' && r.type !== 'evict') continue
+      const id = toHex(r.guest)
+      let list = out.get(id)
+      if (!list) out.set(id, (list = []))
+      list.push({ time: r.time, ...vec(r.used) })
+    }
+  }
+  return out
+}
+
+export function buildReport(
+  state: LedgerState,
+  violations: AuditViolation[],
+  logs: LogSummary[],
+  timeline: Map<string, GuestSummary['usage']>,
+  stats: AuditStats,
+  now: number
+): AuditReport {
+  const ids = new Set<string>(logs.map((l) => l.id))
+  for (const c of state.claims.values()) {
+    ids.add(c.issuer)
+    ids.add(c.holder)
+  }
+  const participants: ParticipantSummary[] = [...ids].sort().map((id) => {
+    const cap = state.capacity.get(id)
+    return {
+      id,
+      capacity: cap ? vec(cap.limits) : null,
+      mips: cap ? cap.mips : null,
+      owes: vec(state.obligations(id, now)),
+      holds: vec(state.balance(id, now))
+    }
+  })
+  const sums = new Map<string, bigint>()
+  for (const [holder, claims] of state.byHolder) {
+    for (const cid of claims) {
+      if (!state.claimStatus(cid, now).ok) continue
+      const c = state.claims.get(cid)
+      if (!c) continue
+      const free = state.free(cid)
+      if (free === 0n) continue
+      const k = `${c.issuer} ${holder} ${c.resource}`
+      sums.set(k, (sums.get(k) ?? 0n) + free)
+    }
+  }
+  const debts: Debt[] = [...sums].map(([k, amount]) => {
+    const [issuer, holder, resource] = k.split(' ') as [string, string, Resource]
+    return { issuer, holder, resource, amount: amount.toString() }
+  })
+  debts.sort((a, b) =>
+    a.issuer + a.holder + a.resource < b.issuer + b.holder + b.resource ? -1 : 1
+  )
+  const guests: GuestSummary[] = [...state.guests.values()].map((g) => ({
+    id: g.id,
+    host: g.host,
+    owner: g.owner,
+    admitted: g.time,
+    reserved: vec(g.reserved),
+    used: vec(g.used),
+    ended: g.ended ? g.ended.reason : null,
+    void: g.void,
+    usage: timeline.get(g.id) ?? []
+  }))
+  const byCode: Record<string, number> = {}
+  for (const v of violations) byCode[v.code] = (byCode[v.code] ?? 0) + 1
+  return {
+    version: REPORT_VERSION,
+    now,
+    ok: violations.length === 0,
+    stats,
+    byCode,
+    logs,
+    participants,
+    debts,
+    guests,
+    violations
+  }
+}
