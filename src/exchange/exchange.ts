@@ -1,0 +1,540 @@
+/**
+ * The exchange protocol between agents: offers gossiped on the market, and the two co-signed
+ * steps, agreement (a barter) and transfer, each a proposal answered by an acceptance or a typed
+ * refusal (docs/PROTOCOL.md, "State machines").
+ *
+ * Agreement, a proposes to b: a signs and sends `propose`; b checks it, asks its policy, signs,
+ * appends the agreement to its own log and answers `accept` with its signature; a verifies it,
+ * appends the same entry to its log and sends `done`. The agreement is settled once both logs
+ * hold it, which each side sees by replicating the other's log.
+ * Transfer, sender proposes to receiver: the receiver signs and answers; the sender appends (a
+ * transfer takes effect in the sender's log only) and sends `done`.
+ *
+ * Every step is keyed by the record id and idempotent: a proposal is re-sent whenever its
+ * counterparty reconnects, including after a restart (the journal keeps it); the acceptor answers
+ * a proposal it already signed with the same signature and never appends twice.
+ */
+import ReadyResource from 'ready-resource'
+import { randomBytes } from 'node:crypto'
+import { QuidError, ErrorCodes, isQuidError, type ErrorCode } from '../ledger/errors.js'
+import { equal, fromHex, toHex } from '../ledger/bytes.js'
+import { encodeEntry, recordId } from '../ledger/codecs.js'
+import { signable } from '../ledger/hash.js'
+import { signRecordAs, assemble } from '../ledger/sign.js'
+import { verifySignature } from '../ledger/verify.js'
+import { MAX_COSIGN_LAG_MS, MAX_FUTURE_SKEW_MS } from '../ledger/constants.js'
+import * as build from '../ledger/build.js'
+import type { Amounts } from '../ledger/amounts.js'
+import type { Ledger } from '../ledger/ledger.js'
+import type { ClaimStatus } from '../ledger/claims.js'
+import type {
+  AgreementRecord,
+  ResourceVector,
+  SignedRecord,
+  TransferRecord
+} from '../ledger/records.js'
+import { DEFAULT_TIMEOUTS, OFFERS_ON_CONNECT, type ExchangeTimeouts } from './constants.js'
+import { Journal, type JournalEvent } from './journal.js'
+import {
+  decodeMessage,
+  decodeProposal,
+  encodeMessage,
+  offerId,
+  signOffer,
+  verifyOffer,
+  type AnyMessage,
+  type Offer
+} from './messages.js'
+import { OfferBook, agreementSides, fitsOffer, priceOf, toVector } from './offers.js'
+import { defaultPolicy, type AcceptancePolicy } from './policy.js'
+import { sleep, withTimeout } from './wait.js'
+import type { Node } from './node.js'
+import type { Peer } from './peer.js'
+
+export interface ExchangeOptions {
+  node: Node
+  /** The participant's ledger; build it with `{ logs: node.logs }` so followed logs use the swarm. */
+  ledger: Ledger
+  policy?: Partial<AcceptancePolicy>
+  timeouts?: Partial<ExchangeTimeouts>
+  /** Proposals being answered at once per peer; more are refused with RATE_LIMITED. */
+  maxInflightPerPeer?: number
+}
+
+type CoSigned = AgreementRecord | TransferRecord
+
+interface Outgoing {
+  id: string
+  peer: string
+  record: CoSigned
+  signature: Uint8Array
+  entry: Uint8Array
+  at: number
+  completing: boolean
+  waiters: Array<{ resolve(s: SignedRecord): void; reject(e: Error): void }>
+}
+
+interface OwnOffer {
+  offer: Offer
+  remaining: ResourceVector
+}
+
+const ZERO_SIGNATURE = new Uint8Array(64)
+
+export class Exchange extends ReadyResource {
+  readonly node: Node
+  readonly ledger: Ledger
+  /** Offers of others seen on the market. */
+  readonly book = new OfferBook()
+  readonly timeouts: ExchangeTimeouts
+  private readonly policy: AcceptancePolicy
+  private readonly journal: Journal
+  private readonly outgoing = new Map<string, Outgoing>()
+  /** Transfers to us we counter-signed: record id → our signature (repeated on a retry). */
+  private readonly signed = new Map<string, Uint8Array>()
+  private readonly ownOffers = new Map<string, OwnOffer>()
+  /** Proposals being answered, by record id, so a repeat waits for the first instead of racing. */
+  private readonly answering = new Map<string, Promise<Uint8Array>>()
+  private readonly inflight = new Map<string, number>()
+  private readonly maxInflight: number
+  private readonly onpeer = (peer: Peer): void => this.greet(peer)
+
+  constructor(opts: ExchangeOptions) {
+    super()
+    this.node = opts.node
+    this.ledger = opts.ledger
+    this.policy = { ...defaultPolicy, ...opts.policy }
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts }
+    this.maxInflight = opts.maxInflightPerPeer ?? 32
+    this.journal = new Journal(opts.node.store)
+  }
+
+  protected override async _open(): Promise<void> {
+    await Promise.all([this.node.ready(), this.ledger.ready()])
+    this.restore(await this.journal.open())
+    this.node.onmessage((peer, m) => this.onmessage(peer, m))
+    this.node.on('peer', this.onpeer)
+    for (const peer of this.node.connected()) this.greet(peer)
+    for (const out of this.outgoing.values()) this.resend(out)
+  }
+
+  protected override async _close(): Promise<void> {
+    this.node.off('peer', this.onpeer)
+    const closed = new QuidError(ErrorCodes.CLOSED, 'the exchange is closed')
+    for (const out of this.outgoing.values())
+      for (const w of out.waiters.splice(0)) w.reject(closed)
+    await Promise.allSettled([...this.answering.values()])
+    await this.journal.close()
+  }
+
+  private restore(events: JournalEvent[]): void {
+    const proposed = new Map<string, Extract<JournalEvent, { op: 'proposed' }>>()
+    for (const e of events) {
+      if (e.op === 'proposed') proposed.set(e.id, e)
+      else if (e.op === 'ended') proposed.delete(e.id)
+      else if (e.op === 'signed') this.signed.set(e.id, fromHex(e.signature, 64, 'signature'))
+      else if (e.op === 'offer') {
+        const offer = decodeMessage('offer', fromHex(e.offer, e.offer.length / 2, 'offer'))
+        this.ownOffers.set(e.id, { offer, remaining: { ...offer.give } })
+      } else if (e.op === 'filled') {
+        const own = this.ownOffers.get(e.id)
+        if (own) for (const r of ['cpu', 'disk', 'net'] as const) own.remaining[r] -= BigInt(e[r])
+      }
+    }
+    for (const e of proposed.values()) {
+      const signed = decodeProposal({ entry: fromHex(e.entry, e.entry.length / 2, 'entry') })
+      this.outgoing.set(e.id, {
+        id: e.id,
+        peer: e.peer,
+        record: signed.record as CoSigned,
+        signature: signed.signatures[0] as Uint8Array,
+        entry: signed.bytes,
+        at: e.at,
+        completing: false,
+        waiters: []
+      })
+    }
+  }
+
+  // Offers
+
+  /** Publishes an offer on the market: we give `give` for `want`, at that ratio, until `expires`. */
+  async offer(opts: { give: Amounts; want: Amounts; expires?: number }): Promise<Offer> {
+    await this.ready()
+    const time = Date.now()
+    const offer = signOffer(
+      {
+        maker: this.ledger.id,
+        time,
+        expires: opts.expires ?? time + build.DAY_MS,
+        nonce: new Uint8Array(randomBytes(16)),
+        give: toVector(opts.give),
+        want: toVector(opts.want)
+      },
+      this.ledger.keyPair
+    )
+    const id = toHex(offerId(offer))
+    await this.journal.append({ op: 'offer', id, offer: toHex(encodeMessage('offer', offer)) })
+    this.ownOffers.set(id, { offer, remaining: { ...offer.give } })
+    for (const peer of this.node.connected()) peer.send('offer', offer)
+    return offer
+  }
+
+  /** Our offers still open, with what is left of each. */
+  myOffers(): Array<{ id: string; offer: Offer; remaining: ResourceVector }> {
+    const now = Date.now()
+    return [...this.ownOffers]
+      .filter(([, o]) => o.offer.expires > now)
+      .map(([id, o]) => ({ id, ...o }))
+  }
+
+  /** Takes `want` (default: all it gives) of an offer from the book: proposes the agreement. */
+  async take(offer: Offer, want?: Amounts): Promise<SignedRecord> {
+    const take = want ? toVector(want) : offer.give
+    const price = priceOf(offer, take)
+    if (!price) throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'the offer does not give that much')
+    return this.barter(offer.maker, { give: price, want: take })
+  }
+
+  // Proposals (our side)
+
+  /** Proposes a barter to a participant: we give `give`, it gives `want`. Resolves once appended. */
+  async barter(
+    counterparty: Uint8Array,
+    opts: { give: Amounts; want: Amounts; expires?: number }
+  ): Promise<SignedRecord> {
+    const record = build.agreement({
+      a: this.ledger.id,
+      b: counterparty,
+      give: opts.give,
+      want: opts.want,
+      ...(opts.expires ? { expires: opts.expires } : {})
+    })
+    return this.propose(record, counterparty)
+  }
+
+  /** Proposes to move `amount` of a claim we hold to `receiver`. Resolves once in our log. */
+  async transfer(
+    receiver: Uint8Array,
+    claim: Uint8Array | string,
+    amount: bigint
+  ): Promise<SignedRecord> {
+    const claimBytes = typeof claim === 'string' ? fromHex(claim, 32, 'claim') : claim
+    const record = build.transfer({ sender: this.ledger.id, receiver, claim: claimBytes, amount })
+    return this.propose(record, receiver)
+  }
+
+  private async propose(record: CoSigned, counterparty: Uint8Array): Promise<SignedRecord> {
+    await this.ready()
+    if (equal(counterparty, this.ledger.id))
+      throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'cannot trade with oneself')
+    const rid = recordId(record)
+    const signature = signRecordAs(record, this.ledger.keyPair, rid)
+    const entry = encodeEntry(record, [signature, ZERO_SIGNATURE])
+    const out: Outgoing = {
+      id: toHex(rid),
+      peer: toHex(counterparty),
+      record,
+      signature,
+      entry,
+      at: Date.now(),
+      completing: false,
+      waiters: []
+    }
+    await this.journal.append({
+      op: 'proposed',
+      id: out.id,
+      peer: out.peer,
+      entry: toHex(entry),
+      at: out.at
+    })
+    this.outgoing.set(out.id, out)
+    const done = this.completion(out.id)
+    this.resend(out)
+    return done
+  }
+
+  /** Waits for one of our proposals to complete (TIMEOUT leaves it pending; it still resumes). */
+  completion(id: string, ms = this.timeouts.completeMs): Promise<SignedRecord> {
+    const out = this.outgoing.get(id)
+    if (!out)
+      return Promise.reject(
+        new QuidError(ErrorCodes.BAD_ARGUMENT, `no pending proposal ${id.slice(0, 12)}`)
+      )
+    const p = new Promise<SignedRecord>((resolve, reject) => out.waiters.push({ resolve, reject }))
+    return withTimeout(p, ms, `proposal ${id.slice(0, 12)}`)
+  }
+
+  /** Record ids of our proposals not yet completed. */
+  pending(): string[] {
+    return [...this.outgoing.keys()]
+  }
+
+  private resend(out: Outgoing): void {
+    if (Date.now() - out.at > MAX_COSIGN_LAG_MS) {
+      // The acceptor would refuse it now (FORMAT.md, clock rules): give it up.
+      void this.end(out, new QuidError(ErrorCodes.TIMEOUT, 'the proposal is too old to be signed'))
+      return
+    }
+    const peer = this.node.peer(out.peer)
+    if (peer) peer.send('propose', { entry: out.entry })
+    // Not connected: find it; the 'peer' event re-sends (greet).
+    else this.node.reach(fromHex(out.peer, 32), this.timeouts.reachMs).catch(() => {})
+  }
+
+  private async end(out: Outgoing, err: QuidError | null, signed?: SignedRecord): Promise<void> {
+    if (!this.outgoing.has(out.id)) return
+    this.outgoing.delete(out.id)
+    await this.journal
+      .append({ op: 'ended', id: out.id, ok: err === null, ...(err ? { code: err.code } : {}) })
+      .catch(() => {})
+    for (const w of out.waiters.splice(0)) err ? w.reject(err) : w.resolve(signed as SignedRecord)
+    if (err) this.emit('failed', out.id, err)
+    else this.emit('completed', signed)
+  }
+
+  private onaccept(peer: Peer, record: Uint8Array, signature: Uint8Array): void {
+    const out = this.outgoing.get(toHex(record))
+    // A late or repeated answer to something already done is harmless; it is not the peer's fault.
+    if (!out || out.peer !== peer.key || out.completing) return
+    let signed: SignedRecord
+    try {
+      signed = assemble(out.record, [out.signature, signature])
+    } catch {
+      throw new QuidError(ErrorCodes.AUTH_FAILED, 'the counter-signature does not verify', {
+        record: out.id
+      })
+    }
+    out.completing = true
+    void this.complete(out, signed, peer)
+  }
+
+  private async complete(out: Outgoing, signed: SignedRecord, peer: Peer): Promise<void> {
+    try {
+      if (!this.ledger.state.logs.get(this.ledger.key)?.seen.has(out.id))
+        await this.ledger.append(signed)
+    } catch (err) {
+      if (!isQuidError(err, ErrorCodes.DUPLICATE)) {
+        out.completing = false
+        return this.end(
+          out,
+          isQuidError(err) ? err : new QuidError(ErrorCodes.STORAGE, (err as Error).message)
+        )
+      }
+    }
+    peer.send('done', { record: signed.id })
+    await this.end(out, null, signed)
+  }
+
+  // Proposals (their side)
+
+  private onpropose(peer: Peer, entry: Uint8Array): void {
+    const signed = decodeProposal({ entry })
+    const r = signed.record as CoSigned
+    const [proposer, acceptor] = r.type === 'agreement' ? [r.a, r.b] : [r.sender, r.receiver]
+    if (!equal(proposer, peer.id as Uint8Array))
+      throw new QuidError(ErrorCodes.PROTOCOL, 'a proposal signed for someone else')
+    if (!equal(acceptor, this.ledger.id))
+      throw new QuidError(ErrorCodes.PROTOCOL, 'a proposal addressed to someone else')
+    if (
+      !verifySignature(signed.signatures[0] as Uint8Array, signable(r.type, signed.id), proposer)
+    ) {
+      throw new QuidError(ErrorCodes.AUTH_FAILED, "the proposer's signature does not verify")
+    }
+    if (!equal(signed.signatures[1] as Uint8Array, ZERO_SIGNATURE))
+      throw new QuidError(ErrorCodes.PROTOCOL, 'the counter-signature slot is not zero')
+    const id = toHex(signed.id)
+    let answer = this.answering.get(id)
+    if (!answer) {
+      const key = peer.key as string
+      const n = this.inflight.get(key) ?? 0
+      if (n >= this.maxInflight) {
+        peer.send('reject', {
+          record: signed.id,
+          code: ErrorCodes.RATE_LIMITED,
+          message: 'too many proposals at once'
+        })
+        return
+      }
+      this.inflight.set(key, n + 1)
+      answer = this.answer(peer, r, signed).finally(() => {
+        this.answering.delete(id)
+        const left = (this.inflight.get(key) ?? 1) - 1
+        if (left > 0) this.inflight.set(key, left)
+        else this.inflight.delete(key)
+      })
+      this.answering.set(id, answer)
+    }
+    answer.then(
+      (signature) => peer.send('accept', { record: signed.id, signature }),
+      (err: unknown) => {
+        const e = isQuidError(err) ? err : new QuidError(ErrorCodes.REFUSED, 'refused')
+        peer.send('reject', { record: signed.id, code: e.code, message: e.message.slice(0, 200) })
+      }
+    )
+  }
+
+  /** Our signature on a proposal, after every check; for an agreement, once it is in our log. */
+  private async answer(peer: Peer, r: CoSigned, proposal: SignedRecord): Promise<Uint8Array> {
+    const id = toHex(proposal.id)
+    const mine = signRecordAs(r, this.ledger.keyPair, proposal.id)
+    if (
+      r.type === 'transfer'
+        ? this.signed.has(id)
+        : this.ledger.state.logs.get(this.ledger.key)?.seen.has(id)
+    ) {
+      return this.signed.get(id) ?? mine
+    }
+    const now = Date.now()
+    if (r.time < now - MAX_COSIGN_LAG_MS)
+      throw new QuidError(ErrorCodes.CLOCK_REGRESS, 'the proposal is too old')
+    if (r.time > now + MAX_FUTURE_SKEW_MS)
+      throw new QuidError(ErrorCodes.CLOCK_FUTURE, 'the proposal is stamped in the future')
+    const ctx = { peer: peer.key as string, ledger: this.ledger }
+    if (r.type === 'transfer') {
+      if (!(await this.policy.transfer(r, ctx)))
+        throw new QuidError(ErrorCodes.REFUSED, 'transfer not accepted')
+      await this.journal.append({
+        op: 'signed',
+        id,
+        peer: ctx.peer,
+        signature: toHex(mine),
+        at: now
+      })
+      this.signed.set(id, mine)
+      this.emit('accepted', proposal)
+      return mine
+    }
+    // We are b: b's legs are what we give.
+    const sides = agreementSides(r)
+    const offer = this.offerFor(sides.b, sides.a)
+    if (!(await this.policy.agreement(r, { ...ctx, gives: sides.b, gets: sides.a, offer }))) {
+      throw new QuidError(ErrorCodes.REFUSED, 'agreement not accepted')
+    }
+    const full = assemble(r, [proposal.signatures[0] as Uint8Array, mine])
+    await this.ledger.append(full)
+    if (offer) {
+      const own = this.ownOffers.get(offer) as OwnOffer
+      for (const k of ['cpu', 'disk', 'net'] as const) own.remaining[k] -= sides.b[k]
+      await this.journal.append({
+        op: 'filled',
+        id: offer,
+        record: id,
+        cpu: String(sides.b.cpu),
+        disk: String(sides.b.disk),
+        net: String(sides.b.net)
+      })
+    }
+    this.emit('accepted', full)
+    return mine
+  }
+
+  /** One of our open offers that an agreement giving `gives` for `gets` fits, or null. */
+  private offerFor(gives: ResourceVector, gets: ResourceVector): string | null {
+    const now = Date.now()
+    for (const [id, o] of this.ownOffers) {
+      if (o.offer.expires > now && fitsOffer(o.offer, o.remaining, gives, gets)) return id
+    }
+    return null
+  }
+
+  private ondone(peer: Peer, record: Uint8Array): void {
+    // The proposer appended: bring its log up to date now rather than at the next replication.
+    const id = toHex(record)
+    if (!this.ledger.state.logs.get(this.ledger.key)?.seen.has(id) && !this.signed.has(id)) return
+    this.ledger
+      .follow(peer.id as Uint8Array)
+      .then(() => this.emit('done', id, peer.key))
+      .catch(() => {})
+  }
+
+  private onreject(peer: Peer, record: Uint8Array, code: string, message: string): void {
+    const out = this.outgoing.get(toHex(record))
+    if (!out || out.peer !== peer.key || out.completing) return
+    const known = (Object.values(ErrorCodes) as string[]).includes(code)
+    const err = new QuidError(
+      known ? (code as ErrorCode) : ErrorCodes.REFUSED,
+      `${peer.key?.slice(0, 12)} refused: ${message}`,
+      { remoteCode: code, record: out.id }
+    )
+    void this.end(out, err)
+  }
+
+  // Gossip
+
+  private onoffer(peer: Peer, offer: Offer): void {
+    if (!verifyOffer(offer))
+      throw new QuidError(ErrorCodes.AUTH_FAILED, 'offer signature does not verify')
+    if (offer.time > Date.now() + MAX_FUTURE_SKEW_MS || equal(offer.maker, this.ledger.id)) return
+    if (!this.book.add(offer)) return
+    this.emit('offer', offer)
+    const maker = toHex(offer.maker)
+    for (const p of this.node.connected()) if (p !== peer && p.key !== maker) p.send('offer', offer)
+  }
+
+  /** A peer (re)connected: tell it our offers and what we know, and re-send what it owes us. */
+  private greet(peer: Peer): void {
+    const offers = [...this.myOffers().map((o) => o.offer), ...this.book.list().map((e) => e.offer)]
+    for (const offer of offers.slice(0, OFFERS_ON_CONNECT)) peer.send('offer', offer)
+    for (const out of this.outgoing.values())
+      if (out.peer === peer.key && !out.completing) this.resend(out)
+  }
+
+  private onmessage(peer: Peer, m: AnyMessage): void {
+    switch (m.type) {
+      case 'offer':
+        return this.onoffer(peer, m.body)
+      case 'propose':
+        return this.onpropose(peer, m.body.entry)
+      case 'accept':
+        return this.onaccept(peer, m.body.record, m.body.signature)
+      case 'reject':
+        return this.onreject(peer, m.body.record, m.body.code, m.body.message)
+      case 'done':
+        return this.ondone(peer, m.body.record)
+      case 'hello':
+        return
+    }
+  }
+
+  // Settlement and verification, through replication
+
+  /** Is this agreement in both parties' logs, as far as our ledger has seen? */
+  settled(id: string): boolean {
+    const info = this.ledger.state.agreements.get(id)
+    return !!info && new Set(info.positions.map((p) => p.log)).size >= 2
+  }
+
+  /**
+   * Waits until an agreement in our log is settled, replicating the counterparty's log; resolves
+   * false if it is not within `ms`.
+   */
+  async waitSettled(id: string, ms = this.timeouts.syncMs): Promise<boolean> {
+    const deadline = Date.now() + ms
+    while (!this.settled(id)) {
+      const info = this.ledger.state.agreements.get(id)
+      const left = deadline - Date.now()
+      if (!info || left <= 0) return this.settled(id)
+      const other = info.a === this.ledger.key ? info.b : info.a
+      await withTimeout(this.ledger.follow(fromHex(other, 32)), left, 'sync').catch(() => {})
+      if (!this.settled(id)) await sleep(Math.min(50, Math.max(0, deadline - Date.now())))
+    }
+    return true
+  }
+
+  /**
+   * Checks a claim presented to us: replicates the logs of the participants on its path (`via`:
+   * the senders of its transfers, and the other party of its root) and asks the ledger.
+   */
+  async verifyClaim(claim: string, via: Uint8Array[]): Promise<ClaimStatus> {
+    for (const id of via) {
+      if (equal(id, this.ledger.id)) continue
+      await withTimeout(
+        this.ledger.follow(id),
+        this.timeouts.syncMs,
+        `log of ${toHex(id).slice(0, 12)}`
+      )
+    }
+    return this.ledger.claimStatus(claim)
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * What an agent signs unattended. The exchange asks its policy about every proposal that passed
+ * the protocol's own checks (addressed to us, from the authenticated proposer, its signature
+ * good); the ledger's rules are checked afterwards all the same when the record is appended.
+ *
+ * The default signs only barters it asked for, within its capacity: an agreement must fit one of
+ * this agent's own open offers (its price and what is left of it), and what we would owe after it
+ * must stay within our published capacity. Receiving a transfer costs nothing, so it is signed.
+ */
+import { RESOURCES } from '../ledger/amounts.js'
+import type { Ledger } from '../ledger/ledger.js'
+import type { AgreementRecord, ResourceVector, TransferRecord } from '../ledger/records.js'
+
+export interface ProposalContext {
+  /** Hex id of the proposer (the authenticated peer). */
+  peer: string
+  ledger: Ledger
+  /** What we would give and get by signing an agreement, per resource. */
+  gives: ResourceVector
+  gets: ResourceVector
+  /** The id of one of our open offers the agreement fits, or null. */
+  offer: string | null
+}
+
+export interface AcceptancePolicy {
+  agreement(record: AgreementRecord, ctx: ProposalContext): boolean | Promise<boolean>
+  transfer(
+    record: TransferRecord,
+    ctx: Omit<ProposalContext, 'gives' | 'gets' | 'offer'>
+  ): boolean | Promise<boolean>
+}
+
+/** Would owing `gives` more keep us within the capacity we published? */
+export function withinCapacity(ledger: Ledger, gives: ResourceVector): boolean {
+  const cap = ledger.capacity()
+  if (!cap) return RESOURCES.every((r) => gives[r] === 0n)
+  const owed = ledger.obligations()
+  return RESOURCES.every((r) => owed[r] + gives[r] <= cap.limits[r])
+}
+
+export const defaultPolicy: AcceptancePolicy = {
+  agreement: (_record, ctx) => ctx.offer !== null && withinCapacity(ctx.ledger, ctx.gives),
+  transfer: () => true
+}
