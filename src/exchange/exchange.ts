@@ -288,9 +288,14 @@ export class Exchange extends ReadyResource {
     await this.journal
       .append({ op: 'ended', id: out.id, ok: err === null, ...(err ? { code: err.code } : {}) })
       .catch(() => {})
-    for (const w of out.waiters.splice(0)) err ? w.reject(err) : w.resolve(signed as SignedRecord)
-    if (err) this.emit('failed', out.id, err)
-    else this.emit('completed', signed)
+    const waiters = out.waiters.splice(0)
+    if (err) {
+      for (const w of waiters) w.reject(err)
+      this.emit('failed', out.id, err)
+    } else {
+      for (const w of waiters) w.resolve(signed as SignedRecord)
+      this.emit('completed', signed)
+    }
   }
 
   private onaccept(peer: Peer, record: Uint8Array, signature: Uint8Array): void {
