@@ -1,0 +1,82 @@
+/**
+ * Messages between the host and a sandbox process (Node IPC with the structured-clone
+ * serialization, so bigints and Uint8Arrays cross as themselves). The host sends one request at a
+ * time that runs guest code, so when a sandbox dies the guest that was running is known.
+ */
+import type { EvictReason } from '../ledger/records.js'
+
+export interface GuestSpec {
+  id: string
+  /** The guest's address on the virtual network (`quid.self`). */
+  self: string
+  /** Its owner's id, hex (`quid.owner`). */
+  owner: string
+  /** Directory of its store (created if missing). */
+  storeDir: string
+  code: string
+  diskQuota: number
+  memoryLimitMb: number
+}
+
+/** What one call may still consume; the sandbox ends the guest when a figure runs out. */
+export interface Budget {
+  cpuNs: bigint
+  net: number
+  wallMs: number
+  sliceMs: number
+  maxSends: number
+  maxLogs: number
+  maxPacket: number
+}
+
+export type Request =
+  | { op: 'create'; id: number; guest: GuestSpec; budget: Budget }
+  | {
+      op: 'call'
+      id: number
+      guest: string
+      kind: 'start' | 'message' | 'stop'
+      data?: Uint8Array
+      from?: string
+      budget: Budget
+    }
+  | { op: 'dispose'; id: number; guest: string }
+  | { op: 'calibrate'; id: number; runs: number }
+  | { op: 'bare'; id: number; code: string; memoryLimitMb: number }
+  | { op: 'stats'; id: number }
+
+/** What a call cost and how it ended. */
+export interface CallResult {
+  /** CPU time of the call: the isolate's thread CPU time, or the sandbox process's if it was disposed. */
+  cpuNs: bigint
+  wallNs: bigint
+  netOut: number
+  disk: number
+  memory: number
+  /** What the guest's code threw, described by the bootstrap (the guest keeps running). */
+  error?: string
+  /** Set when the sandbox ended the guest; its isolate is gone. */
+  ended?: EvictReason
+  /** Why, for people (e.g. the syntax error). */
+  detail?: string
+}
+
+export type Reply =
+  | {
+      re: number
+      ok: true
+      result?: CallResult
+      mips?: number
+      samples?: number[]
+      bareNs?: number
+      rss?: number
+      guests?: number
+    }
+  | { re: number; ok: false; error: string }
+
+export type Event =
+  | { event: 'send'; guest: string; to: string; data: Uint8Array }
+  | { event: 'log'; guest: string; line: string }
+  | { event: 'ready' }
+
+export type ChildMessage = Reply | Event

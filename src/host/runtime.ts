@@ -1,0 +1,331 @@
+/**
+ * One guest inside a sandbox process: its isolate, its context with the `quid` global, its store,
+ * and the metering of every call into it. Runs in the sandbox child only.
+ *
+ * Metering a call: a timer on the sandbox's main thread wakes every `sliceMs` (or when the CPU
+ * budget would run out, if sooner) and reads the sandbox process's CPU time. The host runs one call
+ * per sandbox at a time, so that time is this guest's (plus the sandbox's own small overhead). When
+ * it reaches the budget, or the call outlives its wall-clock cap, the isolate is disposed, which
+ * stops the running code at once. A call that returns is charged the isolate's own CPU time
+ * (`isolate.cpuTime`, thread CPU time once scripts/patch-isolated-vm.mjs has run).
+ */
+import ivm from 'isolated-vm'
+import { randomBytes } from 'node:crypto'
+import { BOOTSTRAP } from './bootstrap.js'
+import { GuestStore, StoreError, type Stored } from './store.js'
+import * as gcrypto from './crypto.js'
+import type { Budget, CallResult, Event, GuestSpec } from './protocol.js'
+import type { EvictReason } from '../ledger/records.js'
+
+const latin1 = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
+const fromLatin1 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'))
+const tagged = (b: Uint8Array): string => 'b' + latin1(b)
+
+/** A guest-caused stop of the current call: the guest is ended for `reason`. */
+class End extends Error {
+  constructor(readonly reason: EvictReason) {
+    super(reason)
+  }
+}
+
+interface CallState {
+  budget: Budget
+  netOut: number
+  sends: number
+  logs: number
+}
+
+export class GuestRuntime {
+  readonly spec: GuestSpec
+  readonly isolate: ivm.Isolate
+  private context: ivm.Context | null = null
+  private dispatch: ivm.Reference | null = null
+  private readonly store: GuestStore
+  private readonly emit: (e: Event) => void
+  private current: CallState | null = null
+  /** Why the sandbox ended this guest; set before its isolate is disposed. */
+  private ending: EvictReason | null = null
+  private detail = ''
+
+  constructor(spec: GuestSpec, emit: (e: Event) => void) {
+    this.spec = spec
+    this.emit = emit
+    this.store = new GuestStore(spec.storeDir, spec.diskQuota)
+    this.isolate = new ivm.Isolate({ memoryLimit: spec.memoryLimitMb })
+  }
+
+  get disposed(): boolean {
+    return this.isolate.isDisposed
+  }
+
+  dispose(): void {
+    if (!this.isolate.isDisposed) this.isolate.dispose()
+  }
+
+  /** Builds the realm and runs the guest's code once (its top level), metered like a call. */
+  load(budget: Budget): Promise<CallResult> {
+    return this.metered(budget, async () => {
+      const context = await this.isolate.createContext()
+      this.context = context
+      const host = new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown) =>
+        this.hostCall(op, a, b, c)
+      )
+      this.dispatch = (await context.evalClosure(
+        BOOTSTRAP,
+        [host, this.spec.self, this.spec.owner],
+        {
+          result: { reference: true },
+          filename: 'quid:bootstrap'
+        }
+      )) as ivm.Reference
+      let script: ivm.Script
+      try {
+        script = await this.isolate.compileScript(this.spec.code, { filename: 'guest.js' })
+      } catch (err) {
+        this.detail = (err as Error).message
+        throw new End('misbehaved')
+      }
+      try {
+        await script.run(context, { timeout: budget.wallMs })
+      } catch (err) {
+        if (this.ending || this.isolate.isDisposed) throw err
+        this.detail = (err as Error).message
+        throw new End('misbehaved')
+      }
+      return ''
+    })
+  }
+
+  call(
+    kind: 'start' | 'message' | 'stop',
+    data: Uint8Array | undefined,
+    from: string | undefined,
+    budget: Budget
+  ): Promise<CallResult> {
+    return this.metered(budget, async () => {
+      const dispatch = this.dispatch
+      if (!dispatch) throw new End('crashed')
+      const out = await dispatch.apply(undefined, [kind, data ? latin1(data) : '', from ?? ''], {
+        timeout: budget.wallMs,
+        result: { promise: true, copy: true }
+      })
+      return typeof out === 'string' ? out : ''
+    })
+  }
+
+  private async metered(budget: Budget, run: () => Promise<string>): Promise<CallResult> {
+    this.current = { budget, netOut: 0, sends: 0, logs: 0 }
+    const cpu0 = this.isolate.cpuTime
+    const proc0 = process.cpuUsage()
+    const t0 = process.hrtime.bigint()
+    const procNs = (): bigint => {
+      const u = process.cpuUsage(proc0)
+      return BigInt(u.user + u.system) * 1000n
+    }
+    let timer: NodeJS.Timeout | null = null
+    const watch = (): void => {
+      const used = procNs()
+      const wall = Number(process.hrtime.bigint() - t0) / 1e6
+      if (used >= budget.cpuNs) return this.end('cpu-exhausted')
+      if (wall >= budget.wallMs)
+        return this.end('misbehaved', `a call ran longer than ${budget.wallMs} ms`)
+      const leftMs = Number(budget.cpuNs - used) / 1e6
+      timer = setTimeout(watch, Math.max(1, Math.min(budget.sliceMs, leftMs, budget.wallMs - wall)))
+    }
+    timer = setTimeout(watch, Math.max(1, Math.min(budget.sliceMs, Number(budget.cpuNs) / 1e6)))
+    let error: string | undefined
+    try {
+      const out = await run()
+      if (out) error = out
+    } catch (err) {
+      if (err instanceof End) this.end(err.reason)
+      else if (!this.ending) {
+        // isolated-vm disposes an isolate that passes its heap limit; anything else thrown out of a
+        // call (a timeout, a copy failure) is the guest's doing too.
+        if (this.isolate.isDisposed) this.ending = 'memory-exceeded'
+        else if (/timed out/i.test((err as Error).message))
+          this.end('misbehaved', (err as Error).message)
+        else error = (err as Error).message
+      }
+    } finally {
+      if (timer) clearTimeout(timer)
+    }
+    const state = this.current
+    this.current = null
+    const wallNs = process.hrtime.bigint() - t0
+    let cpuNs = procNs()
+    let memory = 0
+    if (!this.isolate.isDisposed) {
+      cpuNs = this.isolate.cpuTime - cpu0
+      const heap = this.isolate.getHeapStatisticsSync()
+      memory = heap.used_heap_size + heap.externally_allocated_size
+      if (cpuNs >= budget.cpuNs) this.end('cpu-exhausted')
+      else if (memory > this.spec.memoryLimitMb * 1024 * 1024) this.end('memory-exceeded')
+    }
+    const result: CallResult = {
+      cpuNs,
+      wallNs,
+      netOut: state.netOut,
+      disk: this.store.bytes,
+      memory
+    }
+    if (error !== undefined) result.error = error
+    if (this.ending) {
+      result.ended = this.ending
+      if (this.detail) result.detail = this.detail
+      this.dispose()
+    }
+    return result
+  }
+
+  /** Ends the guest: remembers why, and disposes its isolate (stopping any running code now). */
+  private end(reason: EvictReason, detail = ''): void {
+    if (this.ending) return
+    this.ending = reason
+    if (detail) this.detail = detail
+    this.dispose()
+  }
+
+  /** Ends the guest once the callback has returned into the isolate (dispose from inside a callback is unsafe). */
+  private endSoon(reason: EvictReason, message: string): never {
+    if (!this.ending) {
+      this.ending = reason
+      this.detail = message
+      setImmediate(() => this.dispose())
+    }
+    throw new Error(message)
+  }
+
+  /** The one host function in the guest's realm: primitives in, primitives out. */
+  private hostCall(op: unknown, a: unknown, b: unknown, c: unknown): unknown {
+    const st = this.current
+    if (!st || this.ending) throw new Error('the guest is not running')
+    const str = (v: unknown): string => {
+      if (typeof v !== 'string') throw new TypeError('bad argument')
+      return v
+    }
+    const value = (kind: unknown, v: unknown): Uint8Array =>
+      kind === 's' ? new Uint8Array(Buffer.from(str(v), 'utf8')) : fromLatin1(str(v))
+    switch (op) {
+      case 'send': {
+        const to = str(a)
+        if (to.length > 128) throw new RangeError('an address is at most 128 characters')
+        const data = value(b, c)
+        if (data.byteLength > st.budget.maxPacket)
+          throw new RangeError(`a packet is at most ${st.budget.maxPacket} bytes`)
+        if (st.sends >= st.budget.maxSends)
+          throw new RangeError(`at most ${st.budget.maxSends} sends per call`)
+        if (st.netOut + data.byteLength > st.budget.net)
+          this.endSoon('net-exhausted', 'net credit exhausted')
+        st.sends++
+        st.netOut += data.byteLength
+        this.emit({ event: 'send', guest: this.spec.id, to, data })
+        return undefined
+      }
+      case 'get': {
+        const v = this.storeOp(() => this.store.get(str(a)))
+        if (v === undefined) return undefined
+        return v.kind === 's' ? 's' + v.value : tagged(v.value)
+      }
+      case 'put': {
+        const v: Stored =
+          b === 's' ? { kind: 's', value: str(c) } : { kind: 'b', value: fromLatin1(str(c)) }
+        this.storeOp(() => this.store.put(str(a), v))
+        return undefined
+      }
+      case 'del':
+        return this.storeOp(() => this.store.del(str(a))) ? 'y' : 'n'
+      case 'keys':
+        return JSON.stringify(this.store.keys())
+      case 'utf8.encode':
+        return tagged(new Uint8Array(Buffer.from(str(a), 'utf8')))
+      case 'utf8.decode':
+        return 's' + Buffer.from(str(a), 'latin1').toString('utf8')
+      case 'now':
+        return Date.now()
+      case 'log':
+        if (st.logs++ < st.budget.maxLogs)
+          this.emit({ event: 'log', guest: this.spec.id, line: str(a).slice(0, 1000) })
+        return undefined
+      case 'random':
+        return tagged(new Uint8Array(randomBytes(a as number)))
+      case 'crypto.keyPair': {
+        const kp = gcrypto.keyPair()
+        return latin1(kp.publicKey) + latin1(kp.secretKey)
+      }
+      case 'crypto.sharedKey':
+        return tagged(gcrypto.sharedKey(fromLatin1(str(a)), fromLatin1(str(b))))
+      case 'crypto.seal':
+        return tagged(gcrypto.seal(fromLatin1(str(a)), value(b, c)))
+      case 'crypto.open': {
+        const r = gcrypto.open(fromLatin1(str(a)), fromLatin1(str(b)))
+        return r ? tagged(r) : undefined
+      }
+      case 'crypto.box':
+        return tagged(gcrypto.box(fromLatin1(str(a)), value(b, c)))
+      case 'crypto.unbox': {
+        const r = gcrypto.unbox(fromLatin1(str(a)), fromLatin1(str(b)))
+        return r ? tagged(r) : undefined
+      }
+      case 'crypto.hash':
+        return tagged(gcrypto.hash(value(a, b)))
+      default:
+        throw new TypeError('unknown operation')
+    }
+  }
+
+  private storeOp<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (err) {
+      if (err instanceof StoreError && err.reason === 'quota')
+        this.endSoon('disk-exceeded', err.message)
+      throw err
+    }
+  }
+}
+
+/**
+ * The reference workload of the MIPS rating: 5,000,000 iterations of a loop body counted as 10
+ * instructions, i.e. 50 MI by definition. What matters is that it is fixed, so that ratings of two
+ * hosts compare; it is integer work like most guest code.
+ */
+export const CALIBRATION_CODE =
+  'let x = 0; for (let i = 0; i < 5e6; i++) { x = (x + i * 7) ^ (x >>> 3) } x'
+export const CALIBRATION_MI = 50
+
+/** Runs the workload once to warm up, then `runs` times; returns the median rating in MI/s. */
+export async function calibrate(runs: number): Promise<{ mips: number; samples: number[] }> {
+  const isolate = new ivm.Isolate({ memoryLimit: 16 })
+  try {
+    const context = await isolate.createContext()
+    const script = await isolate.compileScript(`(function () { ${CALIBRATION_CODE} })`)
+    const fn = (await script.run(context, { reference: true })) as ivm.Reference
+    await fn.apply(undefined, [])
+    const samples: number[] = []
+    for (let i = 0; i < runs; i++) {
+      const before = isolate.cpuTime
+      await fn.apply(undefined, [])
+      const seconds = Number(isolate.cpuTime - before) / 1e9
+      samples.push(Math.max(1, Math.round(CALIBRATION_MI / seconds)))
+    }
+    const sorted = [...samples].sort((x, y) => x - y)
+    return { mips: sorted[Math.floor(sorted.length / 2)] as number, samples }
+  } finally {
+    isolate.dispose()
+  }
+}
+
+/** A bare isolate: create, context, eval, dispose; the yardstick of the `host` benchmark. */
+export async function bare(code: string, memoryLimitMb: number): Promise<number> {
+  const t0 = process.hrtime.bigint()
+  const isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb })
+  try {
+    const context = await isolate.createContext()
+    await context.eval(code)
+    return Number(process.hrtime.bigint() - t0)
+  } finally {
+    isolate.dispose()
+  }
+}
