@@ -220,6 +220,18 @@ export class Exchange extends ReadyResource {
     amount: bigint
   ): Promise<SignedRecord> {
     const claimBytes = typeof claim === 'string' ? fromHex(claim, 32, 'claim') : claim
+    // Refused here rather than after the receiver signed: our ledger would refuse the append.
+    await this.ready()
+    const held = this.ledger.holdings().find((h) => h.claim.id === toHex(claimBytes))
+    if (!held)
+      throw new QuidError(ErrorCodes.NOT_HOLDER, 'we hold no such live claim', {
+        claim: toHex(claimBytes)
+      })
+    if (held.free < amount) {
+      throw new QuidError(ErrorCodes.OVERSPENT, `only ${held.free} of the claim is free`, {
+        claim: held.claim.id
+      })
+    }
     const record = build.transfer({ sender: this.ledger.id, receiver, claim: claimBytes, amount })
     return this.propose(record, receiver)
   }
