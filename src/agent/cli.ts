@@ -1,7 +1,8 @@
 /**
  * The `quid` command line. Human text by default, `--json` for machines; `--help` on each command.
  *
- * Exit codes: 0 done, 1 bad usage or input, 2 refused by a rule or a peer, 3 no agent running.
+ * Exit codes: 0 done, 1 bad usage or input, 2 refused by a rule or a peer, 3 no agent running,
+ * 4 an audit found violations.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { mkdir, stat } from 'node:fs/promises'
@@ -13,8 +14,10 @@ import { logKey } from '../ledger/logs.js'
 import { QuidError, ErrorCodes, type ErrorCode } from '../ledger/errors.js'
 import { toHex } from '../ledger/bytes.js'
 import { participantDir, paths } from './dirs.js'
+import { auditCommand } from './commands/audit.js'
+import { exportCommand } from './commands/export.js'
 
-export const EXIT = { OK: 0, USAGE: 1, REFUSED: 2, NO_AGENT: 3 } as const
+export const EXIT = { OK: 0, USAGE: 1, REFUSED: 2, NO_AGENT: 3, VIOLATIONS: 4 } as const
 
 /** Codes that mean the input or the invocation was wrong, as opposed to a rule refusing it. */
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -40,7 +43,7 @@ const defaultIo: Io = {
   env: process.env
 }
 
-interface Command {
+export interface Command {
   summary: string
   usage: string
   options: NonNullable<ParseArgsConfig['options']>
@@ -96,7 +99,9 @@ const commands: Record<string, Command> = {
       else io.out(`${out.id}\n  z-base-32 ${out.z32}\n  log key   ${out.log}`)
       return EXIT.OK
     }
-  }
+  },
+  audit: auditCommand,
+  export: exportCommand
 }
 
 function version(): string {
@@ -114,7 +119,8 @@ function help(): string {
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
     'Every command takes --dir DIR (default $QUID_DIR, else ~/.quid), --json and --help.',
-    'Exit codes: 0 done, 1 bad usage or input, 2 refused by a rule or a peer, 3 no agent running.'
+    'Exit codes: 0 done, 1 bad usage or input, 2 refused by a rule or a peer, 3 no agent running,',
+    '4 an audit found violations.'
   ].join('\n')
 }
 

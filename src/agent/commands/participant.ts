@@ -1,0 +1,35 @@
+/** Shared by commands that need an existing participant directory. */
+import { stat } from 'node:fs/promises'
+import Corestore from 'corestore'
+import { QuidError, ErrorCodes } from '../../ledger/errors.js'
+import { paths } from '../dirs.js'
+
+/** Refuses, with the command to run, a directory that holds no participant. */
+export async function openParticipant(root: string): Promise<void> {
+  try {
+    await stat(paths(root).keyFile)
+  } catch {
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      `no participant in ${root}: run quid init --dir ${root}`
+    )
+  }
+}
+
+/** Opens a participant's Corestore, refusing with `locked` while another process (the agent) has it. */
+export async function openStore(path: string): Promise<Corestore> {
+  const store = new Corestore(path)
+  try {
+    await store.ready()
+  } catch (err) {
+    await store.close().catch(() => {})
+    const msg = (err as Error).message
+    if (/lock/i.test(msg))
+      throw new QuidError(
+        ErrorCodes.LOCKED,
+        'this participant directory is in use by another process (stop the agent first)'
+      )
+    throw new QuidError(ErrorCodes.STORAGE, `cannot open the store: ${msg}`)
+  }
+  return store
+}
