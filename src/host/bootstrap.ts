@@ -98,7 +98,8 @@ function logLine(args) {
   let line = ''
   for (let i = 0; i < args.length && line.length < 1000; i++) {
     const a = args[i]
-    line += (i ? ' ' : '') + (typeof a === 'string' ? a : describe(a))
+    const plain = typeof a === 'string' || typeof a === 'number' || typeof a === 'boolean' || typeof a === 'bigint' || a === undefined
+    line += (i ? ' ' : '') + (plain ? StringCtor(a) : describe(a))
   }
   return line
 }

@@ -95,6 +95,8 @@ export interface EvictEvent {
   guest: string
   reason: EvictReason
   used: ResourceVector
+  /** cpu MI measured, before capping at the reservation (what a guest overdrew is its overshoot). */
+  measuredCpu: bigint
   detail?: string
 }
 
@@ -306,7 +308,7 @@ export class Host extends ReadyResource {
         budget: this.budget(g)
       })
       if (r.ended === 'misbehaved' && r.detail) {
-        await this.account(g, r)
+        await this.account(g, r).catch(() => {})
         throw new QuidError(ErrorCodes.BAD_CODE, `the guest's code did not load: ${r.detail}`, {
           guest: g.id
         })
@@ -498,7 +500,8 @@ export class Host extends ReadyResource {
     if (reason === 'cpu-exhausted') used.cpu = g.reserved.cpu
     used.disk = 0n
     await this.appendEvict(g.id, used, reason)
-    const ev: EvictEvent = { guest: g.id, reason, used, ...(detail ? { detail } : {}) }
+    const measuredCpu = g.baseCpu + nsToMi(g.cpuNs, this.mips)
+    const ev: EvictEvent = { guest: g.id, reason, used, measuredCpu, ...(detail ? { detail } : {}) }
     this.lastEvict.set(g.id, ev)
     this.emit('evict', ev)
   }
@@ -621,7 +624,12 @@ export class Host extends ReadyResource {
       if (reason) {
         await rm(dir, { recursive: true, force: true })
         await this.appendEvict(info.id, { ...info.used, disk: 0n }, reason)
-        this.emit('evict', { guest: info.id, reason, used: { ...info.used, disk: 0n } })
+        this.emit('evict', {
+          guest: info.id,
+          reason,
+          used: { ...info.used, disk: 0n },
+          measuredCpu: info.used.cpu
+        })
         continue
       }
       const idBytes = fromHex(info.id, 32)

@@ -1,0 +1,4 @@
+// Loads fine, loops forever on the first message.
+quid.on('message', () => {
+  for (;;) {}
+})

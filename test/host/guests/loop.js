@@ -1,0 +1,2 @@
+// An endless loop at the top level: never returns.
+for (;;) {}

@@ -1,0 +1,2 @@
+// A start handler whose promise never settles.
+quid.on('start', () => new Promise(() => {}))
