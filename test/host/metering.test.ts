@@ -1,0 +1,113 @@
+/** Metering: cpu stopped at the budget within one slice, net and disk to the byte, CPU under contention. */
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { participant } from '../helpers.js'
+import { toHex } from '../../src/ledger/bytes.js'
+import { decodeEntry } from '../../src/ledger/codecs.js'
+import { startHost, deployGuest, guestCode } from './helpers.js'
+import type { EvictEvent, Packet } from '../../src/host/host.js'
+import type { UsageRecord } from '../../src/ledger/records.js'
+
+const SLICE_MS = 50
+
+t.test('metering', async (t) => {
+  const packets: Packet[] = []
+  const s = await startHost(t, {
+    meteringSliceMs: SLICE_MS,
+    sandboxes: 1,
+    usageIntervalMs: 60_000,
+    router: { send: (p) => packets.push(p) }
+  })
+  const owner = await participant(t, 'owner')
+  const evicted = new Map<string, EvictEvent>()
+  s.host.on('evict', (e: EvictEvent) => evicted.set(e.guest, e))
+
+  t.test('the capacity record publishes the calibrated rating', async (t) => {
+    t.ok(s.host.mips > 0)
+    t.equal(s.host.calibration.length, 5, 'five measured runs after the warm-up')
+    t.equal(s.hp.ledger.capacity()?.mips, s.host.mips)
+  })
+
+  t.test(
+    'a CPU-bound guest is stopped at its budget, overdrawn by at most one slice',
+    async (t) => {
+      const budget = BigInt(s.host.mips) / 4n // a quarter of a second of CPU
+      const err = await deployGuest(s, owner, guestCode('loop'), { cpu: budget }).catch((e) => e)
+      const ev = evicted.get(err.details.guest) as EvictEvent
+      t.equal(ev.reason, 'cpu-exhausted')
+      t.equal(ev.used.cpu, budget, 'charged the whole budget')
+      t.ok(ev.measuredCpu >= budget, `measured ${ev.measuredCpu} MI >= budget ${budget} MI`)
+      const slice = (BigInt(s.host.mips) * BigInt(SLICE_MS)) / 1000n
+      t.ok(
+        ev.measuredCpu - budget <= slice,
+        `overshoot ${ev.measuredCpu - budget} MI <= one slice (${slice} MI)`
+      )
+      const g = s.hp.ledger.state.guests.get(ev.guest)
+      t.equal(g?.ended?.reason, 'cpu-exhausted', 'the log has the evict')
+      t.equal(g?.used.cpu, budget)
+    }
+  )
+
+  t.test('net and disk are counted to the byte', async (t) => {
+    const g = await deployGuest(s, owner, guestCode('echo'), {
+      cpu: 100_000n,
+      disk: 100n,
+      net: 1000n
+    })
+    await s.host.deliverTo(g.id, 'client-1', new TextEncoder().encode('hello'))
+    await s.host.deliverTo(g.id, 'client-2', new Uint8Array([1, 2, 3]))
+    // in: 5 + 3; out: 'echo:hello' (10) + 'echo:' + 3 bytes decoded as UTF-8 (8); store: 'count' + '2'
+    const info = s.host.guest(g.id)
+    t.equal(info?.used.net, 5n + 3n + 10n + 8n)
+    t.equal(info?.used.disk, 6n)
+    await s.host.flushUsage()
+    const last = decodeEntry((await s.hp.ledger.core.get(s.hp.ledger.length - 1)) as Uint8Array)
+      .record as UsageRecord
+    t.equal(last.type, 'usage')
+    t.equal(toHex(last.guest), g.id)
+    t.equal(last.used.net, 26n, 'the usage record has the same figures')
+    t.equal(last.used.disk, 6n)
+    t.ok(last.used.cpu > 0n)
+    const length = s.hp.ledger.length
+    await s.host.flushUsage()
+    t.equal(s.hp.ledger.length, length, 'no record when nothing moved')
+  })
+
+  t.test('net credit runs out: the packet is refused and the guest evicted', async (t) => {
+    const g = await deployGuest(s, owner, guestCode('echo'), {
+      cpu: 100_000n,
+      disk: 100n,
+      net: 10n
+    })
+    t.equal(await s.host.deliverTo(g.id, 'c', new Uint8Array(11)), false)
+    t.equal(evicted.get(g.id)?.reason, 'net-exhausted')
+    t.equal(evicted.get(g.id)?.used.net, 0n, 'the refused bytes are not billed')
+  })
+
+  t.test('CPU is charged the same when two busy processes compete for the cores', async (t) => {
+    const g = await deployGuest(s, owner, guestCode('spin'), {
+      cpu: 10n ** 9n,
+      disk: 100n,
+      net: 10_000n
+    })
+    const charge = async (): Promise<bigint> => {
+      const before = s.host.guest(g.id)?.used.cpu as bigint
+      await s.host.deliverTo(g.id, 'x', new TextEncoder().encode(String(4e7)))
+      return (s.host.guest(g.id)?.used.cpu as bigint) - before
+    }
+    await charge()
+    const quiet = await charge()
+    const busy = [0, 1].map(() =>
+      spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
+    )
+    t.teardown(() => busy.forEach((p) => p.kill('SIGKILL')))
+    await new Promise((r) => setTimeout(r, 200))
+    const loaded = await charge()
+    busy.forEach((p) => p.kill('SIGKILL'))
+    const ratio = Number(loaded) / Number(quiet)
+    t.ok(
+      ratio > 0.9 && ratio < 1.1,
+      `charged ${quiet} MI alone, ${loaded} MI under load (ratio ${ratio.toFixed(3)})`
+    )
+  })
+})
