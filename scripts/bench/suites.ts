@@ -4,5 +4,6 @@
  */
 import type { Suite } from './suite.js'
 import { ledger } from './ledger.js'
+import { auditSuite } from './audit.js'
 
-export const suites: readonly Suite[] = [ledger]
+export const suites: readonly Suite[] = [ledger, auditSuite]

@@ -39,7 +39,11 @@ export class VerifyPool {
   }
 
   /** Hashes (and verifies) these entries on a free worker. */
-  run(entries: Uint8Array[], verify: boolean): Promise<{ hashes: Uint8Array; ok: Uint8Array }> {
+  run(
+    entries: Uint8Array[],
+    verify: boolean,
+    skip?: Uint8Array
+  ): Promise<{ hashes: Uint8Array; ok: Uint8Array }> {
     if (this.closed) return Promise.reject(new Error('the verify pool is closed'))
     const offsets = new Array<number>(entries.length + 1)
     let total = 0
@@ -50,7 +54,13 @@ export class VerifyPool {
     offsets[entries.length] = total
     const data = new Uint8Array(total)
     for (let i = 0; i < entries.length; i++) data.set(entries[i] as Uint8Array, offsets[i])
-    const job: VerifyJob = { id: this.nextId++, data: data.buffer, offsets, verify }
+    const job: VerifyJob = {
+      id: this.nextId++,
+      data: data.buffer,
+      offsets,
+      verify,
+      ...(skip ? { skip } : {})
+    }
     if (this.size === 0) {
       const r = verifyBatch(job)
       return Promise.resolve({ hashes: new Uint8Array(r.hashes), ok: new Uint8Array(r.ok) })
