@@ -16,6 +16,8 @@ import { toHex } from '../ledger/bytes.js'
 import { participantDir, paths } from './dirs.js'
 import { auditCommand } from './commands/audit.js'
 import { exportCommand } from './commands/export.js'
+import { remoteCommands } from './commands/remote.js'
+import { testnetCommand, upCommand } from './commands/up.js'
 
 export const EXIT = { OK: 0, USAGE: 1, REFUSED: 2, NO_AGENT: 3, VIOLATIONS: 4 } as const
 
@@ -76,8 +78,19 @@ const commands: Record<string, Command> = {
         await store.close()
       }
       const id = formatId(kp.publicKey)
-      if (values.json) io.out(JSON.stringify({ id, z32: formatId(kp.publicKey, 'z32'), dir: root, log: toHex(logKey(kp.publicKey)) }))
-      else io.out(`created participant ${id}\n  directory ${root}\n  key file  ${p.keyFile} (keep it secret: it is the participant)`)
+      if (values.json)
+        io.out(
+          JSON.stringify({
+            id,
+            z32: formatId(kp.publicKey, 'z32'),
+            dir: root,
+            log: toHex(logKey(kp.publicKey))
+          })
+        )
+      else
+        io.out(
+          `created participant ${id}\n  directory ${root}\n  key file  ${p.keyFile} (keep it secret: it is the participant)`
+        )
       return EXIT.OK
     }
   },
@@ -91,21 +104,33 @@ const commands: Record<string, Command> = {
       try {
         await stat(p.keyFile)
       } catch {
-        throw new QuidError(ErrorCodes.BAD_ARGUMENT, `no participant in ${root}: run quid init --dir ${root}`)
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `no participant in ${root}: run quid init --dir ${root}`
+        )
       }
       const kp = await readKeyFile(p.keyFile)
-      const out = { id: formatId(kp.publicKey), z32: formatId(kp.publicKey, 'z32'), log: toHex(logKey(kp.publicKey)) }
+      const out = {
+        id: formatId(kp.publicKey),
+        z32: formatId(kp.publicKey, 'z32'),
+        log: toHex(logKey(kp.publicKey))
+      }
       if (values.json) io.out(JSON.stringify(out))
       else io.out(`${out.id}\n  z-base-32 ${out.z32}\n  log key   ${out.log}`)
       return EXIT.OK
     }
   },
-  audit: auditCommand,
-  export: exportCommand
+  testnet: testnetCommand,
+  up: upCommand,
+  ...remoteCommands,
+  export: exportCommand,
+  audit: auditCommand
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
   return pkg.version
 }
 
@@ -156,6 +181,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (err instanceof QuidError) {
       if (parsed.values.json) io.out(JSON.stringify({ error: err.toJSON() }))
       io.err(`quid ${name}: ${err.message} [${err.code}]`)
+      if (err.code === ErrorCodes.NO_AGENT) return EXIT.NO_AGENT
       return USAGE_CODES.has(err.code) ? EXIT.USAGE : EXIT.REFUSED
     }
     throw err

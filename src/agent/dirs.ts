@@ -1,6 +1,7 @@
 /**
  * A participant directory: the key file, the Corestore holding the participant's log and the logs
- * it follows, and (later) guest data and config. Chosen by `--dir`, else `$QUID_DIR`, else
+ * it follows, the running agent's control socket, hosted guests' data, and the list of guests the
+ * participant deployed elsewhere. Chosen by `--dir`, else `$QUID_DIR`, else
  * `~/.quid`.
  */
 import { homedir } from 'node:os'
@@ -10,12 +11,28 @@ export interface ParticipantPaths {
   root: string
   keyFile: string
   store: string
+  /** The running agent's control socket (mode 0600). */
+  socket: string
+  /** The host's guests: code and stores, one directory each. */
+  host: string
+  /** Guests this participant deployed elsewhere. */
+  deployments: string
 }
 
-export function participantDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function participantDir(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env
+): string {
   return resolve(flag ?? env.QUID_DIR ?? join(homedir(), '.quid'))
 }
 
 export function paths(root: string): ParticipantPaths {
-  return { root, keyFile: join(root, 'identity.key'), store: join(root, 'store') }
+  return {
+    root,
+    keyFile: join(root, 'identity.key'),
+    store: join(root, 'store'),
+    socket: join(root, 'control.sock'),
+    host: join(root, 'host'),
+    deployments: join(root, 'deployments.json')
+  }
 }

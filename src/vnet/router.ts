@@ -42,6 +42,11 @@ export interface RouterOptions {
   dedupe?: number
   /** How many detached addresses are remembered, to answer `gone` instead of `unknown`. */
   gone?: number
+  /**
+   * Endpoints that come and go with something else's life cycle (a host's guests): asked for any
+   * of this agent's addresses that is not attached.
+   */
+  resolve?: (address: Address) => Endpoint | null
 }
 
 export type SendResult =
@@ -54,6 +59,7 @@ export class Router extends EventEmitter {
   private readonly endpoints = new Map<string, Endpoint>()
   private readonly seen: BoundedSet
   private readonly gone: BoundedSet
+  private readonly resolve: (address: Address) => Endpoint | null
 
   constructor(self: Uint8Array, transport: Transport, opts: RouterOptions = {}) {
     super()
@@ -61,6 +67,7 @@ export class Router extends EventEmitter {
     this.transport = transport
     this.seen = new BoundedSet(opts.dedupe ?? 8192)
     this.gone = new BoundedSet(opts.gone ?? 4096)
+    this.resolve = opts.resolve ?? (() => null)
   }
 
   /** Makes `address` (which must be this agent's) reachable; returns the detach function. */
@@ -80,12 +87,22 @@ export class Router extends EventEmitter {
   }
 
   has(address: Address): boolean {
-    return this.endpoints.has(addressKey(address))
+    return this.endpoint(address) !== null
+  }
+
+  /** Remembers that a resolved address has ended, so that senders hear `gone`. */
+  markGone(address: Address): void {
+    this.gone.add(addressKey(address))
+  }
+
+  private endpoint(address: Address): Endpoint | null {
+    if (!equal(address.agent, this.self)) return null
+    return this.endpoints.get(addressKey(address)) ?? this.resolve(address)
   }
 
   /** Sends `payload` from one of this agent's addresses; never throws for delivery problems. */
   async send(from: Address, to: Address, payload: Uint8Array): Promise<SendResult> {
-    if (!this.endpoints.has(addressKey(from)))
+    if (!this.endpoint(from))
       throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'a packet must come from an attached address')
     if (payload.byteLength > MAX_PAYLOAD) {
       throw new QuidError(
@@ -132,8 +149,7 @@ export class Router extends EventEmitter {
 
   private dispatch(p: Packet): void {
     if (p.kind === 'unreachable') {
-      const ep = this.endpoints.get(addressKey(p.to))
-      ep?.unreachable?.(p.from, p.reason, p.id)
+      this.endpoint(p.to)?.unreachable?.(p.from, p.reason, p.id)
       this.emit('unreachable', { to: p.from, reason: p.reason, id: p.id })
       return
     }
@@ -154,14 +170,13 @@ export class Router extends EventEmitter {
     from: Address,
     id: Uint8Array
   ): 'delivered' | UnreachableReason {
-    const key = addressKey(to)
-    const ep = this.endpoints.get(key)
-    if (!ep) return this.gone.has(key) ? 'gone' : 'unknown'
+    const ep = this.endpoint(to)
+    if (!ep) return this.gone.has(addressKey(to)) ? 'gone' : 'unknown'
     return ep.deliver(payload, from, id) ? 'delivered' : 'busy'
   }
 
   private tell(from: Address, to: Address, reason: UnreachableReason, id: Uint8Array): void {
-    this.endpoints.get(addressKey(from))?.unreachable?.(to, reason, id)
+    this.endpoint(from)?.unreachable?.(to, reason, id)
     this.emit('unreachable', { to, reason, id })
   }
 }

@@ -1,0 +1,277 @@
+/**
+ * A participant's agent: what `quid up` runs. It ties together the participant's ledger, its
+ * network node and exchange, optionally a host for other people's guests, the virtual network
+ * (its own client address and the guests it hosts), and the control socket the other `quid`
+ * commands talk to.
+ *
+ * One agent per participant directory: the Corestore's lock makes a second one fail with `locked`.
+ */
+import ReadyResource from 'ready-resource'
+import Corestore from 'corestore'
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { readKeyFile, type KeyPair } from '../ledger/identity.js'
+import { Ledger } from '../ledger/ledger.js'
+import { equal, toHex } from '../ledger/bytes.js'
+import type { Amounts } from '../ledger/amounts.js'
+import { Node } from '../exchange/node.js'
+import { Exchange } from '../exchange/exchange.js'
+import type { AcceptancePolicy } from '../exchange/policy.js'
+import type { ExchangeTimeouts, NodeLimits } from '../exchange/constants.js'
+import { Host, type HostOptions } from '../host/host.js'
+import { Router, type Endpoint } from '../vnet/router.js'
+import { Inbox } from '../vnet/inbox.js'
+import {
+  addressKey,
+  clientAddress,
+  formatAddress,
+  guestAddress,
+  parseAddress,
+  type Address
+} from '../vnet/address.js'
+import { ControlServer } from './control.js'
+import { DeployChannel, VnetChannel, type DeployHandler } from './channels.js'
+import { controlHandlers } from './handlers.js'
+import { paths, type ParticipantPaths } from './dirs.js'
+import type { ResourceVector } from '../ledger/records.js'
+
+export interface AgentHostOptions
+  extends Partial<Omit<HostOptions, 'ledger' | 'dir' | 'limits' | 'router'>> {
+  /** Most this host is willing to owe at once, per resource (its `capacity` record). */
+  capacity: Amounts
+}
+
+export interface AgentOptions {
+  /** The participant directory (`quid init` made it). */
+  dir: string
+  /** DHT bootstrap nodes, `host:port`; default: the public HyperDHT bootstrap. */
+  bootstrap?: string[]
+  /** Default: false with a private `bootstrap` (loopback and LAN networks), HyperDHT's own otherwise. */
+  firewalled?: boolean
+  /** Market to meet others on; null for none. */
+  market?: string | null
+  /** Run a host for other participants' guests. */
+  host?: AgentHostOptions | null
+  policy?: Partial<AcceptancePolicy>
+  timeouts?: Partial<ExchangeTimeouts>
+  limits?: Partial<NodeLimits>
+  /** Guest deliveries waiting at once per guest; more are refused `busy`. */
+  guestQueue?: number
+}
+
+/** A guest this participant deployed somewhere, remembered so `quid guests` and `quid stop` know it. */
+export interface Deployment {
+  guest: string
+  host: string
+  address: string
+  file: string
+  resources: { cpu: string; disk: string; net: string }
+  at: number
+}
+
+export class Agent extends ReadyResource {
+  readonly dir: string
+  readonly paths: ParticipantPaths
+  keyPair!: KeyPair
+  id!: Uint8Array
+  key!: string
+  store!: Corestore
+  node!: Node
+  ledger!: Ledger
+  exchange!: Exchange
+  host: Host | null = null
+  router!: Router
+  readonly inbox = new Inbox()
+  deploys!: DeployChannel
+  private vnet!: VnetChannel
+  private control!: ControlServer
+  deployments: Deployment[] = []
+  private readonly opts: AgentOptions
+  private readonly guestPending = new Map<string, number>()
+
+  constructor(opts: AgentOptions) {
+    super()
+    this.opts = opts
+    this.dir = opts.dir
+    this.paths = paths(opts.dir)
+  }
+
+  get address(): Address {
+    return clientAddress(this.id)
+  }
+
+  protected override async _open(): Promise<void> {
+    try {
+      this.keyPair = await readKeyFile(this.paths.keyFile)
+    } catch (err) {
+      if (err instanceof QuidError && err.code !== ErrorCodes.KEY_FILE_INVALID) throw err
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || !(err instanceof QuidError)) {
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `no participant in ${this.dir}: run quid init --dir ${this.dir}`
+        )
+      }
+      throw err
+    }
+    this.id = this.keyPair.publicKey
+    this.key = toHex(this.id)
+    await mkdir(this.dir, { recursive: true, mode: 0o700 })
+    await chmod(this.dir, 0o700)
+    this.store = new Corestore(this.paths.store)
+    try {
+      await this.store.ready()
+    } catch (err) {
+      await this.store.close().catch(() => {})
+      if (/lock/i.test((err as Error).message)) {
+        throw new QuidError(ErrorCodes.LOCKED, `an agent is already running for ${this.dir}`)
+      }
+      throw new QuidError(ErrorCodes.STORAGE, `cannot open the store: ${(err as Error).message}`)
+    }
+    const bootstrap = this.opts.bootstrap
+    const firewalled = this.opts.firewalled ?? (bootstrap ? false : undefined)
+    this.node = new Node({
+      keyPair: this.keyPair,
+      store: this.store,
+      ...(bootstrap ? { bootstrap } : {}),
+      ...(firewalled === undefined ? {} : { firewalled }),
+      ...(this.opts.market === undefined ? {} : { market: this.opts.market }),
+      ...(this.opts.limits ? { limits: this.opts.limits } : {})
+    })
+    this.ledger = new Ledger(this.store, this.keyPair, { logs: this.node.logs })
+    this.exchange = new Exchange({
+      node: this.node,
+      ledger: this.ledger,
+      ...(this.opts.policy ? { policy: this.opts.policy } : {}),
+      ...(this.opts.timeouts ? { timeouts: this.opts.timeouts } : {})
+    })
+    this.router = new Router(
+      this.id,
+      { send: (agent, bytes) => this.vnet.send(agent, bytes) },
+      { resolve: (a) => this.guestEndpoint(a) }
+    )
+    this.vnet = new VnetChannel(this.node, this.router)
+    this.deploys = new DeployChannel(this.node, null)
+    this.node.use(this.vnet)
+    this.node.use(this.deploys)
+    this.router.attach(this.address, this.inbox)
+    await this.exchange.ready()
+    if (this.opts.host) await this.startHost(this.opts.host)
+    this.deployments = await this.loadDeployments()
+    this.control = new ControlServer(this.paths.socket, controlHandlers(this))
+    await this.control.ready()
+  }
+
+  protected override async _close(): Promise<void> {
+    // The control socket first, so no command starts while the rest shuts down.
+    await this.control?.close()
+    this.deploys?.close()
+    await this.host?.close()
+    await this.exchange?.close()
+    await this.ledger?.close()
+    await this.node?.close()
+    await this.store?.close()
+  }
+
+  private async startHost(o: AgentHostOptions): Promise<void> {
+    const { capacity, ...rest } = o
+    const host = new Host({
+      ...rest,
+      ledger: this.ledger,
+      dir: this.paths.host,
+      limits: capacity,
+      router: {
+        send: (p) => {
+          let from: Address
+          let to: Address
+          try {
+            from = parseAddress(p.from)
+            to = parseAddress(p.to)
+          } catch {
+            return
+          }
+          void this.router.send(from, to, p.data).catch(() => {})
+        }
+      }
+    })
+    host.on('evict', (ev: { guest: string }) =>
+      this.router.markGone(guestAddress(this.id, Buffer.from(ev.guest, 'hex')))
+    )
+    host.on('error', () => {})
+    await host.ready()
+    this.host = host
+    const handler: DeployHandler = {
+      deploy: async (_from, m) => {
+        // Anyone may carry an owner's signed request; the host checks the owner's signature.
+        const info = await host.deploy({
+          request: m.request,
+          signature: m.signature,
+          code: m.code,
+          follow: m.follow
+        })
+        return Buffer.from(info.id, 'hex')
+      },
+      stop: async (_from, m) => {
+        const ev = await host.stop(toHex(m.guest), m.signature)
+        return ev.used as ResourceVector
+      }
+    }
+    this.deploys.setHandler(handler)
+  }
+
+  /** A hosted guest as a virtual-network endpoint: deliveries go through the host, which bills them. */
+  private guestEndpoint(a: Address): Endpoint | null {
+    const host = this.host
+    if (!host || !a.guest || !equal(a.agent, this.id)) return null
+    const id = toHex(a.guest)
+    if (!host.guest(id)) return null
+    const max = this.opts.guestQueue ?? 64
+    const key = addressKey(a)
+    return {
+      deliver: (payload, from) => {
+        const n = this.guestPending.get(key) ?? 0
+        if (n >= max) return false
+        this.guestPending.set(key, n + 1)
+        void host
+          .deliverTo(id, formatAddress(from), payload)
+          .catch(() => false)
+          .finally(() => {
+            const left = (this.guestPending.get(key) ?? 1) - 1
+            if (left <= 0) this.guestPending.delete(key)
+            else this.guestPending.set(key, left)
+          })
+        return true
+      }
+    }
+  }
+
+  async recordDeployment(d: Deployment): Promise<void> {
+    this.deployments = this.deployments.filter((x) => x.guest !== d.guest).concat(d)
+    await this.saveDeployments()
+  }
+
+  async forgetDeployment(guest: string): Promise<void> {
+    this.deployments = this.deployments.filter((x) => x.guest !== guest)
+    await this.saveDeployments()
+  }
+
+  private async loadDeployments(): Promise<Deployment[]> {
+    try {
+      const data = JSON.parse(await readFile(this.paths.deployments, 'utf8')) as {
+        version: number
+        deployments: Deployment[]
+      }
+      return Array.isArray(data.deployments) ? data.deployments : []
+    } catch {
+      return []
+    }
+  }
+
+  private async saveDeployments(): Promise<void> {
+    // Written aside and renamed, so a crash leaves the old list or the new one, never half of one.
+    const tmp = this.paths.deployments + '.tmp'
+    await writeFile(tmp, JSON.stringify({ version: 1, deployments: this.deployments }, null, 2), {
+      mode: 0o600
+    })
+    await rename(tmp, this.paths.deployments)
+  }
+}

@@ -1,0 +1,406 @@
+/**
+ * The commands that talk to the running agent over its control socket. Each one checks its own
+ * arguments before it calls (a malformed amount never reaches the agent), prints human text by
+ * default and the agent's JSON answer with `--json`, and shows progress on a terminal.
+ */
+import { resolve as resolvePath } from 'node:path'
+import { QuidError, ErrorCodes } from '../../ledger/errors.js'
+import { parseAmount, parseAmounts } from '../../ledger/amounts.js'
+import { parseId } from '../../ledger/identity.js'
+import { fromHex } from '../../ledger/bytes.js'
+import { parseAddress } from '../../vnet/address.js'
+import { callAgent, type Json, type JsonObject } from '../control.js'
+import { participantDir, paths } from '../dirs.js'
+import { parseDuration } from '../duration.js'
+import type { Command, Io } from '../cli.js'
+
+const common = {
+  dir: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+type Values = Record<string, unknown>
+
+function need(values: Values, name: string, usage: string): string {
+  const v = values[name]
+  if (typeof v !== 'string' || v.length === 0)
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--${name} is required (usage: ${usage})`)
+  return v
+}
+
+function positional(positionals: string[], n: number, what: string, usage: string): string[] {
+  if (positionals.length !== n)
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `expected ${what} (usage: ${usage})`)
+  return positionals
+}
+
+/** Calls the agent of the participant directory the command names; progress goes to a terminal. */
+async function call(
+  values: Values,
+  io: Io,
+  method: string,
+  params: JsonObject = {}
+): Promise<Json> {
+  const root = participantDir(values.dir as string | undefined, io.env)
+  const tty = process.stderr.isTTY === true && !values.json
+  return callAgent(paths(root).socket, method, params, {
+    onProgress: (p) => {
+      if (tty) process.stderr.write(`\r\x1b[K… ${Object.values(p).join(' ')}`)
+    }
+  }).finally(() => {
+    if (tty) process.stderr.write('\r\x1b[K')
+  })
+}
+
+function print(values: Values, io: Io, result: Json, human: (r: never) => string): number {
+  io.out(values.json ? JSON.stringify(result) : human(result as never))
+  return 0
+}
+
+const vec = (v: Record<string, string>): string =>
+  Object.entries(v)
+    .map(([r, a]) => `${r}=${a}`)
+    .join(',')
+const short = (id: string): string => id.slice(0, 12)
+
+interface OfferOut {
+  id: string
+  maker: string
+  give: Record<string, string>
+  want: Record<string, string>
+  expires: string
+  remaining?: Record<string, string>
+}
+
+function define(c: Omit<Command, 'options'> & { options?: Command['options'] }): Command {
+  return { ...c, options: { ...common, ...c.options } }
+}
+
+export const remoteCommands: Record<string, Command> = {
+  status: define({
+    summary: 'show the running agent: id, peers, log length, host',
+    usage: 'quid status [--dir DIR] [--json]',
+    async run(values, _p, io) {
+      const r = await call(values, io, 'status')
+      return print(
+        values,
+        io,
+        r,
+        (s: {
+          id: string
+          address: string
+          log: number
+          peers: string[]
+          host: { mips: number; guests: number } | null
+        }) =>
+          [
+            `agent ${s.id}`,
+            `  address  ${s.address}`,
+            `  log      ${s.log} entries`,
+            `  peers    ${s.peers.length}`,
+            `  host     ${s.host ? `${s.host.mips} MIPS, ${s.host.guests} guests` : 'no'}`
+          ].join('\n')
+      )
+    }
+  }),
+
+  offer: define({
+    summary: 'publish an offer on the market: what you give for what you want',
+    usage: 'quid offer --give R --want R [--expires 30d] [--dir DIR] [--json]',
+    options: { give: { type: 'string' }, want: { type: 'string' }, expires: { type: 'string' } },
+    async run(values, _p, io) {
+      const give = need(values, 'give', this.usage)
+      const want = need(values, 'want', this.usage)
+      parseAmounts(give)
+      parseAmounts(want)
+      const params: JsonObject = { give, want }
+      if (values.expires) params.expiresInMs = parseDuration(values.expires as string, '--expires')
+      const r = await call(values, io, 'offer', params)
+      return print(
+        values,
+        io,
+        r,
+        (o: OfferOut) =>
+          `offer ${o.id}\n  give ${vec(o.give)}\n  want ${vec(o.want)}\n  until ${o.expires}`
+      )
+    }
+  }),
+
+  offers: define({
+    summary: 'list your open offers and those seen on the market',
+    usage: 'quid offers [--dir DIR] [--json]',
+    async run(values, _p, io) {
+      const r = await call(values, io, 'offers')
+      return print(values, io, r, (o: { mine: OfferOut[]; market: OfferOut[] }) => {
+        const line = (x: OfferOut): string =>
+          `  ${short(x.id)}  by ${short(x.maker)}  give ${vec(x.give)}  want ${vec(x.want)}  until ${x.expires}`
+        return [
+          `yours (${o.mine.length})`,
+          ...o.mine.map(line),
+          `market (${o.market.length})`,
+          ...o.market.map(line)
+        ].join('\n')
+      })
+    }
+  }),
+
+  barter: define({
+    summary: 'propose a barter to a peer and wait until it is settled in both logs',
+    usage: 'quid barter PEER --give R --want R [--expires 30d] [--dir DIR] [--json]',
+    options: { give: { type: 'string' }, want: { type: 'string' }, expires: { type: 'string' } },
+    async run(values, positionals, io) {
+      const [peer] = positional(positionals, 1, 'one PEER id', this.usage) as [string]
+      parseId(peer, 'peer')
+      const give = need(values, 'give', this.usage)
+      const want = need(values, 'want', this.usage)
+      parseAmounts(give)
+      parseAmounts(want)
+      const params: JsonObject = { peer, give, want }
+      if (values.expires) params.expiresInMs = parseDuration(values.expires as string, '--expires')
+      const r = await call(values, io, 'barter', params)
+      return print(
+        values,
+        io,
+        r,
+        (a: { agreement: string; claims: string[] }) =>
+          `${a.agreement}\n  settled in both logs; claims ${a.claims.map(short).join(', ')}`
+      )
+    }
+  }),
+
+  transfer: define({
+    summary: 'give part of a claim you hold to another participant; prints the new claim id',
+    usage: 'quid transfer CLAIM --to PEER --amount R [--dir DIR] [--json]',
+    options: { to: { type: 'string' }, amount: { type: 'string' } },
+    async run(values, positionals, io) {
+      const [claim] = positional(positionals, 1, 'one CLAIM id', this.usage) as [string]
+      fromHex(claim, 32, 'claim id')
+      const to = need(values, 'to', this.usage)
+      parseId(to, '--to')
+      const amount = need(values, 'amount', this.usage)
+      parseAmounts(amount)
+      const r = await call(values, io, 'transfer', { claim, to, amount })
+      return print(
+        values,
+        io,
+        r,
+        (t: { claim: string; transfer: string; amount: string; to: string }) =>
+          `${t.claim}\n  ${t.amount} to ${short(t.to)} (transfer ${short(t.transfer)})`
+      )
+    }
+  }),
+
+  balance: define({
+    summary: 'what you hold (usable claims) and what you owe, per resource',
+    usage: 'quid balance [--dir DIR] [--json]',
+    async run(values, _p, io) {
+      const r = await call(values, io, 'balance')
+      return print(
+        values,
+        io,
+        r,
+        (b: {
+          holds: Record<string, string>
+          owes: Record<string, string>
+          capacity: { mips: number; limits: Record<string, string> } | null
+        }) =>
+          [
+            `holds  ${vec(b.holds)}`,
+            `owes   ${vec(b.owes)}`,
+            `capacity ${b.capacity ? `${vec(b.capacity.limits)} at ${b.capacity.mips} MIPS` : 'none published'}`
+          ].join('\n')
+      )
+    }
+  }),
+
+  claims: define({
+    summary: 'the claims you hold, with what is free of each and its status',
+    usage: 'quid claims [--dir DIR] [--json]',
+    async run(values, _p, io) {
+      const r = await call(values, io, 'claims')
+      return print(
+        values,
+        io,
+        r,
+        (
+          cs: Array<{
+            id: string
+            issuer: string
+            resource: string
+            amount: string
+            free: string
+            expires: string
+            status: string
+          }>
+        ) =>
+          cs.length === 0
+            ? 'no claims'
+            : cs
+                .map(
+                  (c) =>
+                    `${c.id}\n  ${c.resource} ${c.free} free of ${c.amount}, on ${short(c.issuer)}, until ${c.expires} [${c.status}]`
+                )
+                .join('\n')
+      )
+    }
+  }),
+
+  deploy: define({
+    summary:
+      "run a guest program on a peer's host, paid with claims on that host; prints its address",
+    usage:
+      'quid deploy FILE.js --host PEER --cpu A --disk A --net A [--claims ID,...] [--dir DIR] [--json]',
+    options: {
+      host: { type: 'string' },
+      cpu: { type: 'string' },
+      disk: { type: 'string' },
+      net: { type: 'string' },
+      claims: { type: 'string' }
+    },
+    async run(values, positionals, io) {
+      const [file] = positional(positionals, 1, 'one FILE', this.usage) as [string]
+      const host = need(values, 'host', this.usage)
+      parseId(host, '--host')
+      const cpu = need(values, 'cpu', this.usage)
+      const disk = need(values, 'disk', this.usage)
+      const net = need(values, 'net', this.usage)
+      parseAmount('cpu', cpu)
+      parseAmount('disk', disk)
+      parseAmount('net', net)
+      const params: JsonObject = { file: resolvePath(file), host, cpu, disk, net }
+      if (values.claims) {
+        const ids = (values.claims as string).split(',')
+        for (const id of ids) fromHex(id, 32, 'claim id')
+        params.claims = ids
+      }
+      const r = await call(values, io, 'deploy', params)
+      return print(
+        values,
+        io,
+        r,
+        (d: {
+          address: string
+          guest: string
+          paid: Array<{ claim: string; resource: string; amount: string }>
+        }) =>
+          [
+            d.address,
+            `  guest ${d.guest}`,
+            ...d.paid.map((p) => `  paid ${p.resource}=${p.amount} from claim ${short(p.claim)}`)
+          ].join('\n')
+      )
+    }
+  }),
+
+  guests: define({
+    summary: 'guests you deployed elsewhere, and guests your host runs',
+    usage: 'quid guests [--dir DIR] [--json]',
+    async run(values, _p, io) {
+      const r = await call(values, io, 'guests')
+      return print(
+        values,
+        io,
+        r,
+        (g: {
+          deployed: Array<{ address: string; host: string; file: string }>
+          hosted: Array<{
+            address: string
+            owner: string
+            used: Record<string, string>
+            reserved: Record<string, string>
+          }>
+        }) =>
+          [
+            `deployed (${g.deployed.length})`,
+            ...g.deployed.map((d) => `  ${d.address}  ${d.file}`),
+            `hosted (${g.hosted.length})`,
+            ...g.hosted.map(
+              (h) =>
+                `  ${h.address}  owner ${short(h.owner)}  used ${vec(h.used)} of ${vec(h.reserved)}`
+            )
+          ].join('\n')
+      )
+    }
+  }),
+
+  stop: define({
+    summary: 'stop a guest you deployed; its unused credit returns to you',
+    usage: 'quid stop GUEST [--dir DIR] [--json]',
+    async run(values, positionals, io) {
+      const [guest] = positional(positionals, 1, 'one GUEST (address or id)', this.usage) as [
+        string
+      ]
+      if (guest.includes('@')) parseAddress(guest)
+      else fromHex(guest, 32, 'guest id')
+      const r = await call(values, io, 'stop', { guest })
+      return print(
+        values,
+        io,
+        r,
+        (s: { guest: string; used: Record<string, string> }) =>
+          `stopped ${s.guest}\n  used ${vec(s.used)}`
+      )
+    }
+  }),
+
+  send: define({
+    summary: 'send a message to an address on the virtual network',
+    usage: 'quid send ADDRESS MESSAGE [--dir DIR] [--json]',
+    async run(values, positionals, io) {
+      const [to, message] = positional(positionals, 2, 'ADDRESS and MESSAGE', this.usage) as [
+        string,
+        string
+      ]
+      parseAddress(to)
+      const r = await call(values, io, 'send', { to, message })
+      const res = r as { status: string; reason?: string }
+      print(values, io, r, (s: { status: string; reason?: string; id: string }) =>
+        s.status === 'unreachable' ? `unreachable: ${s.reason}` : `${s.status} (packet ${s.id})`
+      )
+      if (res.status === 'unreachable') {
+        if (!values.json) io.err(`quid send: ${to} is unreachable (${res.reason})`)
+        return 2
+      }
+      return 0
+    }
+  }),
+
+  inbox: define({
+    summary: 'read (and empty) your inbox on the virtual network',
+    usage: 'quid inbox [--dir DIR] [--json]',
+    async run(values, _p, io) {
+      const r = await call(values, io, 'inbox')
+      return print(
+        values,
+        io,
+        r,
+        (
+          items: Array<{
+            kind: string
+            from?: string
+            to?: string
+            text?: string | null
+            base64?: string
+            reason?: string
+            at: string
+          }>
+        ) =>
+          items.length === 0
+            ? 'inbox is empty'
+            : items
+                .map((i) =>
+                  i.kind === 'message'
+                    ? `${i.at}  from ${i.from}\n  ${i.text ?? `(binary) ${i.base64}`}`
+                    : `${i.at}  could not reach ${i.to}: ${i.reason}`
+                )
+                .join('\n')
+      )
+    }
+  })
+}
+
+/** Used by `quid export` when the agent holds the store. */
+export async function exportThroughAgent(values: Values, io: Io, out: string): Promise<JsonObject> {
+  return (await call(values, io, 'export', { out: resolvePath(out) })) as JsonObject
+}

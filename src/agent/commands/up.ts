@@ -1,0 +1,156 @@
+/**
+ * `quid up` runs the agent in the foreground until SIGINT or SIGTERM, then shuts it down cleanly:
+ * usage flushed to the log, logs closed, the swarm left, the control socket removed.
+ * `quid testnet` runs a private DHT bootstrap for loopback or LAN networks.
+ */
+import { QuidError, ErrorCodes } from '../../ledger/errors.js'
+import { parseAmounts, type Amounts } from '../../ledger/amounts.js'
+import { formatId } from '../../ledger/identity.js'
+import { startTestnet } from '../../exchange/testnet.js'
+import { formatAddress } from '../../vnet/address.js'
+import { Agent } from '../agent.js'
+import { participantDir } from '../dirs.js'
+import type { Command, Io } from '../cli.js'
+
+/** Resolves on the first SIGINT or SIGTERM (the listeners are removed afterwards). */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string): void => {
+      process.off('SIGINT', on)
+      process.off('SIGTERM', on)
+      resolve(sig)
+    }
+    process.on('SIGINT', on)
+    process.on('SIGTERM', on)
+  })
+}
+
+function bootstrapList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined
+  const list = text.split(',').filter((s) => s.length > 0)
+  for (const b of list) {
+    const m = /^([^:\s]+):([0-9]{1,5})$/.exec(b)
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `--bootstrap: ${JSON.stringify(b)} is not host:port`
+      )
+    }
+  }
+  if (list.length === 0)
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, '--bootstrap: give at least one host:port')
+  return list
+}
+
+export const upCommand: Command = {
+  summary: 'run the agent in the foreground (Ctrl-C stops it cleanly)',
+  usage:
+    'quid up [--bootstrap H:P,...] [--market NAME] [--host --capacity R [--mips N]] [--dir DIR] [--json]',
+  options: {
+    dir: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    bootstrap: { type: 'string' },
+    market: { type: 'string' },
+    host: { type: 'boolean' },
+    capacity: { type: 'string' },
+    mips: { type: 'string' }
+  },
+  async run(values, _positionals, io: Io) {
+    const dir = participantDir(values.dir as string | undefined, io.env)
+    const bootstrap = bootstrapList(values.bootstrap as string | undefined)
+    let host: { capacity: Amounts; mips?: number } | null = null
+    if (values.host) {
+      if (!values.capacity)
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          '--host needs --capacity cpu=…,disk=…,net=… (what you are willing to owe)'
+        )
+      host = { capacity: parseAmounts(values.capacity as string) }
+      if (values.mips !== undefined) {
+        const mips = Number(values.mips)
+        if (!Number.isSafeInteger(mips) || mips <= 0)
+          throw new QuidError(ErrorCodes.BAD_ARGUMENT, '--mips must be a positive whole number')
+        host.mips = mips
+      }
+    } else if (values.capacity || values.mips) {
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        '--capacity and --mips only make sense with --host'
+      )
+    }
+    const market = values.market as string | undefined
+    if (market !== undefined && market.length === 0)
+      throw new QuidError(ErrorCodes.BAD_ARGUMENT, '--market needs a name')
+    const agent = new Agent({
+      dir,
+      ...(bootstrap ? { bootstrap } : {}),
+      ...(market ? { market } : {}),
+      host
+    })
+    const stopping = untilSignal()
+    await agent.ready()
+    const info = {
+      ready: true,
+      id: agent.key,
+      z32: formatId(agent.id, 'z32'),
+      address: formatAddress(agent.address),
+      socket: agent.paths.socket,
+      pid: process.pid,
+      host: agent.host ? { mips: agent.host.mips } : null
+    }
+    if (values.json) io.out(JSON.stringify(info))
+    else
+      io.out(
+        [
+          `quid agent ${info.id}`,
+          `  address  ${info.address}`,
+          `  network  ${bootstrap ? bootstrap.join(',') : 'public HyperDHT'}, market ${market ?? 'quid'}`,
+          `  host     ${agent.host ? `yes, ${agent.host.mips} MIPS` : 'no'}`,
+          `  control  ${info.socket}`,
+          'running; Ctrl-C stops it'
+        ].join('\n')
+      )
+    const sig = await stopping
+    await agent.close()
+    if (values.json) io.out(JSON.stringify({ stopped: true, signal: sig }))
+    else io.out(`stopped (${sig})`)
+    return 0
+  }
+}
+
+export const testnetCommand: Command = {
+  summary: 'run a private DHT bootstrap on this machine, for agents started with --bootstrap',
+  usage: 'quid testnet [--port N] [--host ADDRESS] [--json]',
+  options: {
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    port: { type: 'string' },
+    host: { type: 'string' }
+  },
+  async run(values, _positionals, io: Io) {
+    let port: number | undefined
+    if (values.port !== undefined) {
+      port = Number(values.port)
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new QuidError(ErrorCodes.BAD_ARGUMENT, '--port must be 1 to 65535')
+    }
+    const stopping = untilSignal()
+    const net = await startTestnet({
+      ...(port ? { port } : {}),
+      ...(values.host ? { host: values.host as string } : {})
+    })
+    const bootstrap = net.bootstrap.join(',')
+    if (values.json)
+      io.out(JSON.stringify({ ready: true, bootstrap: net.bootstrap, pid: process.pid }))
+    else
+      io.out(
+        `testnet running\n  bootstrap ${bootstrap}\n  start agents with: quid up --bootstrap ${bootstrap}\nCtrl-C stops it`
+      )
+    const sig = await stopping
+    await net.close()
+    if (values.json) io.out(JSON.stringify({ stopped: true, signal: sig }))
+    else io.out(`stopped (${sig})`)
+    return 0
+  }
+}

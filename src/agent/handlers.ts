@@ -1,0 +1,395 @@
+/**
+ * What the running agent does for each `quid` command (the control socket's methods).
+ *
+ * Every handler validates its parameters itself (the socket is the owner's, but a bad request
+ * still gets a clear error, never a half-done action), and answers with plain JSON: ids in hex,
+ * amounts as strings in quid's amount syntax.
+ */
+import { readFile, writeFile } from 'node:fs/promises'
+import { resolve as resolvePath } from 'node:path'
+import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { formatId, parseId } from '../ledger/identity.js'
+import { fromHex, toHex } from '../ledger/bytes.js'
+import {
+  RESOURCES,
+  formatAmount,
+  parseAmount,
+  parseAmounts,
+  type Amounts,
+  type Resource
+} from '../ledger/amounts.js'
+import { claimId } from '../ledger/state.js'
+import { blake2b256 } from '../ledger/hash.js'
+import { encodeDeployRequest } from '../ledger/codecs.js'
+import { signDeployRequest } from '../ledger/sign.js'
+import * as build from '../ledger/build.js'
+import type { ClaimSpend, ResourceVector } from '../ledger/records.js'
+import type { ClaimInfo } from '../ledger/claims.js'
+import { offerId, type Offer } from '../exchange/messages.js'
+import { signStop } from '../host/host.js'
+import { exportCore } from '../audit/export.js'
+import { encodeExport } from '../audit/export-format.js'
+import { formatAddress, guestAddress, parseAddress } from '../vnet/address.js'
+import type { Agent } from './agent.js'
+import type { ControlHandler, Json, JsonObject } from './control.js'
+
+const utf8 = new TextEncoder()
+
+function str(params: JsonObject, name: string, required = true): string | undefined {
+  const v = params[name]
+  if (v === undefined || v === null) {
+    if (required) throw new QuidError(ErrorCodes.BAD_ARGUMENT, `missing ${name}`)
+    return undefined
+  }
+  if (typeof v !== 'string')
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `${name} must be a string`)
+  return v
+}
+
+function num(params: JsonObject, name: string): number | undefined {
+  const v = params[name]
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `${name} must be a positive whole number`)
+  }
+  return v
+}
+
+function vectorJson(v: ResourceVector | Amounts): JsonObject {
+  const out: JsonObject = {}
+  for (const r of RESOURCES) out[r] = formatAmount(r, v[r] ?? 0n)
+  return out
+}
+
+function offerJson(id: string, o: Offer, remaining?: ResourceVector): JsonObject {
+  return {
+    id,
+    maker: toHex(o.maker),
+    give: vectorJson(o.give),
+    want: vectorJson(o.want),
+    expires: new Date(o.expires).toISOString(),
+    ...(remaining ? { remaining: vectorJson(remaining) } : {})
+  }
+}
+
+function claimJson(c: ClaimInfo, free: bigint, status: string): JsonObject {
+  return {
+    id: c.id,
+    issuer: c.issuer,
+    holder: c.holder,
+    resource: c.resource,
+    amount: formatAmount(c.resource, c.amount),
+    free: formatAmount(c.resource, free),
+    expires: new Date(c.expires).toISOString(),
+    origin: c.origin,
+    status
+  }
+}
+
+/** The participant behind a peer argument: an id, in hex or z-base-32. */
+function peerId(agent: Agent, text: string, what = 'peer'): Uint8Array {
+  const id = parseId(text, what)
+  if (toHex(id) === agent.key)
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `the ${what} is this participant itself`)
+  return id
+}
+
+/** Participants whose logs prove a claim's path: every holder above it (the root's counterparty too). */
+function pathParticipants(agent: Agent, claim: ClaimInfo): Uint8Array[] {
+  const out = new Map<string, Uint8Array>()
+  let c: ClaimInfo | undefined = claim
+  while (c) {
+    for (const k of [c.holder, c.issuer])
+      if (k !== agent.key && !out.has(k)) out.set(k, fromHex(k, 32))
+    c = c.parent ? agent.ledger.claim(c.parent) : undefined
+  }
+  return [...out.values()]
+}
+
+/** Claims of ours on `host` that pay `amount` of `resource`: the soonest to expire first. */
+function pickClaims(
+  agent: Agent,
+  host: string,
+  resource: Resource,
+  amount: bigint,
+  only: string[] | null
+): ClaimSpend[] {
+  if (amount === 0n) return []
+  let held = agent.ledger
+    .holdings()
+    .filter((h) => h.claim.issuer === host && h.claim.resource === resource && h.free > 0n)
+  if (only) held = held.filter((h) => only.includes(h.claim.id))
+  held = held
+    .filter((h) => agent.ledger.claimStatus(h.claim.id).ok)
+    .sort((x, y) => x.claim.expires - y.claim.expires)
+  const out: ClaimSpend[] = []
+  let left = amount
+  for (const h of held) {
+    if (left === 0n) break
+    const take = h.free < left ? h.free : left
+    out.push({
+      claim: fromHex(h.claim.id, 32),
+      root: fromHex(h.claim.root, 32),
+      resource,
+      amount: take
+    })
+    left -= take
+  }
+  if (left > 0n) {
+    const have = amount - left
+    throw new QuidError(
+      ErrorCodes.INSUFFICIENT,
+      `you hold ${formatAmount(resource, have)} of ${resource} on host ${host.slice(0, 12)} that is free to spend, and the guest asks for ${formatAmount(resource, amount)}`,
+      { resource, host }
+    )
+  }
+  return out
+}
+
+export function controlHandlers(agent: Agent): Record<string, ControlHandler> {
+  const ex = (): typeof agent.exchange => agent.exchange
+  const handlers: Record<string, ControlHandler> = {
+    async status() {
+      return {
+        id: agent.key,
+        z32: formatId(agent.id, 'z32'),
+        address: formatAddress(agent.address),
+        dir: agent.dir,
+        log: agent.ledger.length,
+        peers: agent.node.connected().map((p) => p.key as string),
+        host: agent.host ? { mips: agent.host.mips, guests: agent.host.list().length } : null
+      }
+    },
+
+    async offer(params) {
+      const give = parseAmounts(str(params, 'give') as string)
+      const want = parseAmounts(str(params, 'want') as string)
+      const ms = num(params, 'expiresInMs')
+      const offer = await ex().offer({ give, want, ...(ms ? { expires: Date.now() + ms } : {}) })
+      return offerJson(toHex(offerId(offer)), offer)
+    },
+
+    async offers() {
+      return {
+        mine: ex()
+          .myOffers()
+          .map((o) => offerJson(o.id, o.offer, o.remaining)),
+        market: ex()
+          .book.list()
+          .map((e) => offerJson(e.id, e.offer))
+      }
+    },
+
+    async barter(params, ctx) {
+      const peer = peerId(agent, str(params, 'peer') as string)
+      const give = parseAmounts(str(params, 'give') as string)
+      const want = parseAmounts(str(params, 'want') as string)
+      const ms = num(params, 'expiresInMs')
+      ctx.progress({ step: 'proposing', peer: toHex(peer) })
+      const signed = await ex().barter(peer, {
+        give,
+        want,
+        ...(ms ? { expires: Date.now() + ms } : {})
+      })
+      const id = toHex(signed.id)
+      ctx.progress({ step: 'appended', agreement: id })
+      const settled = await ex().waitSettled(id)
+      if (!settled) {
+        throw new QuidError(
+          ErrorCodes.TIMEOUT,
+          `agreement ${id.slice(0, 12)} is in our log but not yet seen in the peer's`,
+          { agreement: id }
+        )
+      }
+      const record = signed.record as { legs: Array<{ resource: Resource }> }
+      const claims = record.legs.map((_l, i) => toHex(claimId(signed.id, i)))
+      return { agreement: id, settled: true, claims }
+    },
+
+    async transfer(params) {
+      const claim = fromHex(str(params, 'claim') as string, 32, 'claim id')
+      const to = peerId(agent, str(params, 'to') as string, 'receiver')
+      const info = agent.ledger.claim(toHex(claim))
+      if (!info || info.holder !== agent.key) {
+        throw new QuidError(
+          ErrorCodes.NOT_HOLDER,
+          `claim ${toHex(claim).slice(0, 12)} is not yours`,
+          { claim: toHex(claim) }
+        )
+      }
+      const text = str(params, 'amount') as string
+      const amounts = parseAmounts(text)
+      const named = Object.keys(amounts) as Resource[]
+      if (named.length !== 1 || named[0] !== info.resource) {
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `the claim is ${info.resource}: give the amount as ${info.resource}=…`
+        )
+      }
+      const signed = await ex().transfer(to, claim, amounts[info.resource] as bigint)
+      return {
+        transfer: toHex(signed.id),
+        claim: toHex(claimId(signed.id, 0)),
+        to: toHex(to),
+        amount: formatAmount(info.resource, amounts[info.resource] as bigint)
+      }
+    },
+
+    async balance() {
+      const cap = agent.ledger.capacity()
+      return {
+        id: agent.key,
+        holds: vectorJson(agent.ledger.balance()),
+        owes: vectorJson(agent.ledger.obligations()),
+        capacity: cap ? { mips: cap.mips, limits: vectorJson(cap.limits) } : null
+      }
+    },
+
+    async claims() {
+      return agent.ledger.holdings().map((h) => {
+        const s = agent.ledger.claimStatus(h.claim.id)
+        return claimJson(h.claim, h.free, s.ok ? 'ok' : (s.code as string))
+      })
+    },
+
+    async deploy(params, ctx) {
+      const file = resolvePath(str(params, 'file') as string)
+      const host = peerId(agent, str(params, 'host') as string, 'host')
+      const hostKey = toHex(host)
+      let code: Buffer
+      try {
+        code = await readFile(file)
+      } catch (err) {
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`
+        )
+      }
+      const ask = {
+        cpu: parseAmount('cpu', str(params, 'cpu') as string),
+        disk: parseAmount('disk', str(params, 'disk') as string),
+        net: parseAmount('net', str(params, 'net') as string)
+      }
+      const only =
+        params.claims === undefined || params.claims === null
+          ? null
+          : (params.claims as Json[]).map((c) => String(c))
+      ctx.progress({ step: 'checking claims' })
+      // The host's capacity and our claims on it must be known; fetch its log first.
+      await agent.ledger.follow(host).catch(() => {})
+      const claims = RESOURCES.flatMap((r) => pickClaims(agent, hostKey, r, ask[r], only))
+      const follow = new Map<string, Uint8Array>()
+      for (const c of claims)
+        for (const p of pathParticipants(agent, agent.ledger.claim(toHex(c.claim)) as ClaimInfo))
+          if (toHex(p) !== hostKey) follow.set(toHex(p), p)
+      const request = build.deployRequest({
+        host,
+        owner: agent.id,
+        codeHash: blake2b256(code),
+        codeSize: code.byteLength,
+        claims
+      })
+      const signature = signDeployRequest(request, agent.keyPair)
+      ctx.progress({ step: 'sending to host', host: hostKey })
+      const guest = await agent.deploys.deploy(host, {
+        request: encodeDeployRequest(request),
+        signature,
+        code,
+        follow: [...follow.values()]
+      })
+      const address = formatAddress(guestAddress(host, guest))
+      await agent.recordDeployment({
+        guest: toHex(guest),
+        host: hostKey,
+        address,
+        file,
+        resources: vectorJson(ask) as { cpu: string; disk: string; net: string },
+        at: Date.now()
+      })
+      return {
+        guest: toHex(guest),
+        address,
+        host: hostKey,
+        paid: claims.map((c) => ({
+          claim: toHex(c.claim),
+          resource: c.resource,
+          amount: formatAmount(c.resource, c.amount)
+        }))
+      }
+    },
+
+    async guests() {
+      return {
+        deployed: agent.deployments.map((d) => ({ ...d })) as unknown as Json,
+        hosted: (agent.host?.list() ?? []).map((g) => ({
+          guest: g.id,
+          address: g.address,
+          owner: g.owner,
+          reserved: vectorJson(g.reserved),
+          used: vectorJson(g.used)
+        }))
+      }
+    },
+
+    async stop(params) {
+      const text = str(params, 'guest') as string
+      const d = agent.deployments.find((x) => x.guest === text || x.address === text)
+      let guest: Uint8Array
+      let host: Uint8Array
+      if (d) {
+        guest = fromHex(d.guest, 32, 'guest id')
+        host = fromHex(d.host, 32, 'host id')
+      } else {
+        const a = parseAddress(text)
+        if (!a.guest)
+          throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'that is a client address, not a guest')
+        guest = a.guest
+        host = a.agent
+      }
+      const used = await agent.deploys.stop(host, {
+        guest,
+        signature: signStop(toHex(guest), agent.keyPair)
+      })
+      await agent.forgetDeployment(toHex(guest))
+      return { guest: toHex(guest), used: vectorJson(used) }
+    },
+
+    async send(params) {
+      const to = parseAddress(str(params, 'to') as string)
+      const message = str(params, 'message') as string
+      const res = await agent.router.send(agent.address, to, utf8.encode(message))
+      const out: JsonObject = { id: toHex(res.id), status: res.status }
+      if (res.status === 'unreachable') out.reason = res.reason
+      return out
+    },
+
+    async inbox() {
+      return agent.inbox.drain().map((i): JsonObject => {
+        if (i.kind === 'unreachable')
+          return { kind: i.kind, to: i.to, reason: i.reason, at: new Date(i.at).toISOString() }
+        let text: string | null = null
+        try {
+          text = new TextDecoder('utf-8', { fatal: true }).decode(i.payload)
+        } catch {
+          text = null
+        }
+        return {
+          kind: i.kind,
+          from: i.from,
+          at: new Date(i.at).toISOString(),
+          text,
+          base64: Buffer.from(i.payload).toString('base64')
+        }
+      })
+    },
+
+    async export(params) {
+      const out = resolvePath(str(params, 'out') as string)
+      const log = await exportCore(agent.ledger.core, agent.id)
+      const bytes = encodeExport(log)
+      await writeFile(out, bytes)
+      return { id: agent.key, file: out, entries: log.length, bytes: bytes.byteLength }
+    }
+  }
+  return handlers
+}
