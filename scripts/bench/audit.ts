@@ -134,8 +134,10 @@ async function run(ctx: SuiteContext): Promise<Figure[]> {
   const entries = ctx.quick ? 20_000 : 1_000_000
   const participants = ctx.quick ? 100 : 1_000
   const data = await dataSet(ctx, entries, participants)
+  // Measured before and after the audits, the better of the two: other load on the machine then
+  // lowers the ratio rather than raising it.
   ctx.progress('raw Ed25519 verify on all cores')
-  const raw = await rawVerifyAllCores(ctx.quick ? 1000 : 3000)
+  const rawBefore = await rawVerifyAllCores(ctx.quick ? 1000 : 3000)
 
   const fullAudit = async (cache: AuditCache): Promise<{ ms: number; verified: number }> => {
     const start = performance.now()
@@ -161,7 +163,11 @@ async function run(ctx: SuiteContext): Promise<Figure[]> {
     const first = await fullAudit(await AuditCache.open(cachePath))
     ctx.progress('re-audit with the checkpoint cache')
     const again = await fullAudit(await AuditCache.open(cachePath))
+    ctx.progress('raw Ed25519 verify on all cores, again')
+    const rawAfter = await rawVerifyAllCores(ctx.quick ? 1000 : 3000)
+    const raw = rawAfter.perSec > rawBefore.perSec ? rawAfter : rawBefore
     const entriesPerSec = (data.entries * 1000) / first.ms
+    const sigsPerEntry = data.signatures / data.entries
     return [
       {
         name: 'entriesPerSec',
@@ -173,7 +179,7 @@ async function run(ctx: SuiteContext): Promise<Figure[]> {
         name: 'rawVerifyPerSecAllCores',
         value: raw.perSec,
         unit: 'verifies/s',
-        note: `libsodium Ed25519 verify of a 200-byte message, ${raw.threads} threads at once`
+        note: `libsodium Ed25519 verify of a 200-byte message, ${raw.threads} threads at once (best of before and after the audits)`
       },
       {
         name: 'auditRatio',
@@ -182,8 +188,14 @@ async function run(ctx: SuiteContext): Promise<Figure[]> {
         note: 'entriesPerSec / rawVerifyPerSecAllCores (goal >= 0.6)'
       },
       {
+        name: 'signatureRatio',
+        value: (entriesPerSec * sigsPerEntry) / raw.perSec,
+        unit: 'ratio',
+        note: 'entriesPerSec x signaturesPerEntry / rawVerifyPerSecAllCores: how much of the raw rate the audit keeps per signature'
+      },
+      {
         name: 'signaturesPerEntry',
-        value: data.signatures / data.entries,
+        value: sigsPerEntry,
         unit: 'sigs/entry',
         note: "entry signatures (and owners' deploy signatures) an audit verifies, plus one head per log"
       },

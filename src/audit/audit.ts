@@ -1,21 +1,26 @@
 /**
  * The auditor: takes copies of participants' logs (export files, replicated logs), checks that
  * each is bound to its participant's signed Hypercore head, verifies every entry's signatures on
- * all cores, replays every ledger rule over all the logs together with the ledger's own replay(),
+ * all cores, replays every ledger rule over all the logs together with the ledger's own replay,
  * and reports balances, debts, guests and every violation with its evidence.
+ *
+ * Verification runs on worker threads while this thread replays: copies are taken in id order,
+ * and each is proven and replayed as soon as its entries are verified, so replay overlaps the
+ * verification of the copies after it.
  */
 import { availableParallelism } from 'node:os'
 import { ErrorCodes } from '../ledger/errors.js'
 import { toHex } from '../ledger/bytes.js'
-import { replay, type LogEntries } from '../ledger/replay.js'
+import { Replay } from '../ledger/replay.js'
 import type { SignedHead } from '../ledger/logs.js'
 import { AuditCache } from './cache.js'
 import { VerifyPool } from './pool.js'
 import { prove, type Proven } from './proof.js'
 import { rootsFromLeaves, treeHash } from './tree.js'
-import { buildReport, usageTimeline, type AuditReport, type LogSummary } from './report.js'
+import { buildReport, type AuditReport, type GuestSummary, type LogSummary } from './report.js'
 import type { LogCopy } from './copies.js'
 import type { AuditViolation } from './violation.js'
+import type { UsagePoint } from './verify-batch.js'
 
 export interface AuditProgress {
   phase: 'verify' | 'replay' | 'report'
@@ -41,10 +46,19 @@ interface Checked {
   copy: LogCopy
   hashes: Uint8Array
   ok: Uint8Array
+  /** Usage points found in the copy's entries (index = position in the copy). */
+  usage: UsagePoint[]
   proven: Proven
   /** Entries whose signatures an earlier audit verified. */
   cached: number
+  /** Settles when every entry is hashed (and verified where needed). */
+  done: Promise<void>
+  /** Entries below a cached head: hashed only, until the cache is shown to apply. */
+  skip: number
 }
+
+/** Record type tag of an agreement (docs/FORMAT.md section 4). */
+const AGREEMENT_TAG = 2
 
 /** Audits copies of logs; `problems` are copies already refused (malformed files). */
 export async function audit(
@@ -57,26 +71,45 @@ export async function audit(
   const cache = opts.cache ?? AuditCache.none()
   const progress = opts.onProgress ?? (() => {})
   const pool = opts.pool ?? new VerifyPool(opts.workers ?? availableParallelism())
+  const ordered = [...copies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const violations: AuditViolation[] = [...problems]
+  const replay = new Replay({ now, unsettled: true })
+  const replayed = new Set<string>()
+  const timeline = new Map<string, GuestSummary['usage']>()
   let checked: Checked[]
   try {
-    checked = await verifyAll(copies, cache, pool, opts.batch ?? 2048, progress)
+    checked = dispatch(ordered, cache, pool, opts.batch ?? 2048, progress)
+    for (const c of checked) {
+      await c.done
+      await settleCache(c, cache, pool)
+      violations.push(...c.proven.problems.map((p) => narrow(p, c)), ...rewrite(c, cache))
+      // Each distinct version of a log is replayed once, and only as far as it is bound to its head.
+      const n = c.proven.authentic
+      const key = `${c.copy.id}:${n}:${c.proven.head?.treeHash}`
+      if (n === 0 || replayed.has(key)) continue
+      replayed.add(key)
+      replay.add({
+        id: c.copy.id,
+        entries: c.copy.entries.slice(0, n),
+        verified: c.ok.subarray(0, n)
+      })
+      for (const u of c.usage) {
+        if (u.index >= n) continue
+        let list = timeline.get(u.guest)
+        if (!list) timeline.set(u.guest, (list = []))
+        list.push({ time: u.time, cpu: u.cpu, disk: u.disk, net: u.net })
+      }
+    }
   } finally {
     if (!opts.pool) await pool.close()
   }
-  const violations: AuditViolation[] = [...problems]
-  for (const c of checked) violations.push(...c.proven.problems.map((p) => narrow(p, c)))
-  violations.push(...rewrites(checked, cache))
-
-  progress({ phase: 'replay', done: 0, total: 1 })
-  const logs = replayable(checked)
-  const result = replay(logs, { now, unsettled: true })
   progress({ phase: 'replay', done: 1, total: 1 })
+  const result = replay.finish()
   violations.push(...withHeads(result.violations, checked))
 
   progress({ phase: 'report', done: 0, total: 1 })
   updateCache(checked, cache, violations)
   await cache.save()
-  const summaries = summarize(checked)
   const stats = {
     copies: copies.length + problems.length,
     entries: checked.reduce((n, c) => n + c.copy.entries.length, 0),
@@ -85,43 +118,42 @@ export async function audit(
     workers: pool.size,
     ms: 0
   }
-  const report = buildReport(result.state, violations, summaries, usageTimeline(logs), stats, now)
+  const report = buildReport(result.state, violations, summarize(checked), timeline, stats, now)
   report.stats.ms = Math.round(performance.now() - started)
   progress({ phase: 'report', done: 1, total: 1 })
   return report
 }
 
-/** Record type tag of an agreement (docs/FORMAT.md section 4). */
-const AGREEMENT_TAG = 2
-
-/** Hashes every entry and verifies the signatures of those no earlier audit verified. */
-async function verifyAll(
+/**
+ * Queues every entry for hashing, and for verification unless an earlier audit verified it (a
+ * cached prefix) or it is a second copy of an agreement (the same bytes, verified once).
+ */
+function dispatch(
   copies: LogCopy[],
   cache: AuditCache,
   pool: VerifyPool,
   batch: number,
   progress: (p: AuditProgress) => void
-): Promise<Checked[]> {
+): Checked[] {
   const total = copies.reduce((n, c) => n + c.entries.length, 0)
   let done = 0
-  const jobs: Array<Promise<void>> = []
-  // An agreement is the same entry in both parties' logs: its bytes are verified once, and the
-  // other copy takes the verdict (replay does the same). Keyed by the bytes themselves.
   const firstCopy = new Map<string, { c: Checked; i: number }>()
-  const sameAs: Array<{ c: Checked; i: number; of: { c: Checked; i: number } }> = []
-  const out = copies.map((copy) => {
+  return copies.map((copy) => {
     const n = copy.entries.length
+    const known = cache.get(copy.id)
+    const skip = known && known.head.length <= n ? known.head.length : 0
     const c: Checked = {
       copy,
       hashes: new Uint8Array(32 * n),
       ok: new Uint8Array(n),
+      usage: [],
       proven: null as unknown as Proven,
-      cached: 0
+      cached: 0,
+      done: Promise.resolve(),
+      skip
     }
-    const known = cache.get(copy.id)
-    // Entries below a cached head need only their hashes, to show they are the ones verified.
-    const skip = known && known.head.length <= n ? known.head.length : 0
     const dup = new Uint8Array(n)
+    const sameAs: Array<{ i: number; of: { c: Checked; i: number } }> = []
     for (let i = skip; i < n; i++) {
       const e = copy.entries[i] as Uint8Array
       if (e[1] !== AGREEMENT_TAG) continue
@@ -130,50 +162,53 @@ async function verifyAll(
       if (!of) firstCopy.set(key, { c, i })
       else {
         dup[i] = 1
-        sameAs.push({ c, i, of })
+        sameAs.push({ i, of })
       }
     }
-    let from = 0
-    while (from < n) {
-      const start = from
-      const end = Math.min(start + batch, start < skip ? skip : n)
-      const verify = start >= skip
+    const jobs: Array<Promise<void>> = []
+    for (let start = 0; start < n; ) {
+      const from = start
+      const end = Math.min(from + batch, from < skip ? skip : n)
+      const verify = from >= skip
       jobs.push(
         pool
-          .run(copy.entries.slice(start, end), verify, verify ? dup.slice(start, end) : undefined)
+          .run(copy.entries.slice(from, end), verify, verify ? dup.slice(from, end) : undefined)
           .then((r) => {
-            c.hashes.set(r.hashes, 32 * start)
-            if (verify) c.ok.set(r.ok, start)
-            done += end - start
+            c.hashes.set(r.hashes, 32 * from)
+            if (verify) c.ok.set(r.ok, from)
+            for (const u of r.usage) c.usage.push({ ...u, index: u.index + from })
+            done += end - from
             progress({ phase: 'verify', done, total })
           })
       )
-      from = end
+      start = end
     }
-    return { c, skip }
+    // The first copy of an agreement is earlier in the order, so its verdict is known by then.
+    c.done = Promise.all(jobs).then(async () => {
+      await Promise.all(sameAs.map((d) => d.of.c.done))
+      for (const d of sameAs) c.ok[d.i] = d.of.c.ok[d.of.i] as number
+      c.usage.sort((a, b) => a.index - b.index)
+      c.proven = prove(c.copy, c.hashes)
+    })
+    // Awaited in order by audit(); a failure of a later copy must not go unhandled meanwhile.
+    c.done.catch(() => {})
+    return c
   })
-  await Promise.all(jobs)
-  for (const d of sameAs) d.c.ok[d.i] = d.of.c.ok[d.of.i] as number
-  const again: Array<Promise<void>> = []
-  for (const { c, skip } of out) {
-    c.proven = prove(c.copy, c.hashes)
-    if (skip === 0) continue
-    const known = cache.get(c.copy.id)
-    if (known && prefixHash(c, skip) === known.head.treeHash) {
-      c.ok.fill(1, 0, skip)
-      for (const i of known.bad) c.ok[i] = 0
-      c.cached = skip
-      continue
-    }
-    // Not what was verified before: verify it now (rewrites() reports the conflict).
-    again.push(
-      pool.run(c.copy.entries.slice(0, skip), true).then((r) => {
-        c.ok.set(r.ok, 0)
-      })
-    )
+}
+
+/** Applies the cache to a copy's prefix, or verifies the prefix if it is not what was verified. */
+async function settleCache(c: Checked, cache: AuditCache, pool: VerifyPool): Promise<void> {
+  if (c.skip === 0) return
+  const known = cache.get(c.copy.id)
+  if (known && prefixHash(c, c.skip) === known.head.treeHash) {
+    c.ok.fill(1, 0, c.skip)
+    for (const i of known.bad) c.ok[i] = 0
+    c.cached = c.skip
+    return
   }
-  await Promise.all(again)
-  return out.map((o) => o.c)
+  // Not what was verified before: verify it now (rewrite() reports the conflict).
+  const r = await pool.run(c.copy.entries.slice(0, c.skip), true)
+  c.ok.set(r.ok, 0)
 }
 
 function prefixHash(c: Checked, length: number): string {
@@ -201,19 +236,18 @@ function narrow(p: AuditViolation, c: Checked): AuditViolation {
 }
 
 /** A copy whose history conflicts with a head verified by an earlier audit: the log was rewritten. */
-function rewrites(checked: Checked[], cache: AuditCache): AuditViolation[] {
-  const out: AuditViolation[] = []
-  for (const c of checked) {
-    const known = cache.get(c.copy.id)
-    const head = c.proven.head
-    if (!known || !head || c.proven.authentic !== c.copy.entries.length) continue
-    const n = c.copy.entries.length
-    const conflict =
-      n >= known.head.length
-        ? prefixHash(c, known.head.length) !== known.head.treeHash
-        : head.fork !== known.head.fork
-    if (!conflict) continue
-    out.push({
+function rewrite(c: Checked, cache: AuditCache): AuditViolation[] {
+  const known = cache.get(c.copy.id)
+  const head = c.proven.head
+  if (!known || !head || c.proven.authentic !== c.copy.entries.length) return []
+  const n = c.copy.entries.length
+  const conflict =
+    n >= known.head.length
+      ? prefixHash(c, known.head.length) !== known.head.treeHash
+      : head.fork !== known.head.fork
+  if (!conflict) return []
+  return [
+    {
       code: ErrorCodes.FORK,
       message: `${c.copy.source}: ${c.copy.id.slice(0, 8)} signed a history that conflicts with the head verified by an earlier audit (length ${known.head.length}, fork ${known.head.fork})`,
       records: [],
@@ -221,24 +255,8 @@ function rewrites(checked: Checked[], cache: AuditCache): AuditViolation[] {
       culprit: c.copy.id,
       heads: [known.head, head],
       where: { source: c.copy.source }
-    })
-  }
-  return out
-}
-
-/** The authentic part of every copy, each distinct version of a log once. */
-function replayable(checked: Checked[]): LogEntries[] {
-  const seen = new Set<string>()
-  const logs: LogEntries[] = []
-  for (const c of checked) {
-    const n = c.proven.authentic
-    if (n === 0) continue
-    const key = `${c.copy.id}:${n}:${c.proven.head?.treeHash}`
-    if (c.proven.head && n === c.copy.entries.length && seen.has(key)) continue
-    seen.add(key)
-    logs.push({ id: c.copy.id, entries: c.copy.entries.slice(0, n), verified: c.ok.subarray(0, n) })
-  }
-  return logs
+    }
+  ]
 }
 
 /** Two signed versions of one log: both heads are the portable proof of the fork. */

@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
-import { verifyBatch, type VerifyJob, type VerifyResult } from './verify-batch.js'
+import { verifyBatch, type UsagePoint, type VerifyJob, type VerifyResult } from './verify-batch.js'
 
 /** How a worker module is started: the compiled .js directly, the sources through tsx. */
 function spawn(): Worker {
@@ -17,15 +17,48 @@ function spawn(): Worker {
   return new Worker(code, { eval: true })
 }
 
+interface Queued {
+  entries: Uint8Array[]
+  verify: boolean
+  skip: Uint8Array | undefined
+  resolve: (r: VerifyResult) => void
+  reject: (e: Error) => void
+}
+
+export interface Verified {
+  hashes: Uint8Array
+  ok: Uint8Array
+  usage: UsagePoint[]
+}
+
+/** The entries back to back in one buffer, moved (not copied) to the worker. */
+function pack(
+  id: number,
+  entries: Uint8Array[],
+  verify: boolean,
+  skip: Uint8Array | undefined
+): VerifyJob {
+  const offsets = new Array<number>(entries.length + 1)
+  let total = 0
+  for (let i = 0; i < entries.length; i++) {
+    offsets[i] = total
+    total += (entries[i] as Uint8Array).byteLength
+  }
+  offsets[entries.length] = total
+  const data = new Uint8Array(total)
+  for (let i = 0; i < entries.length; i++) data.set(entries[i] as Uint8Array, offsets[i])
+  return { id, data: data.buffer, offsets, verify, ...(skip ? { skip } : {}) }
+}
+
+function unpack(r: VerifyResult): Verified {
+  return { hashes: new Uint8Array(r.hashes), ok: new Uint8Array(r.ok), usage: r.usage }
+}
+
 export class VerifyPool {
   readonly size: number
   private readonly workers: Worker[] = []
   private readonly idle: Worker[] = []
-  private readonly queue: Array<{
-    job: VerifyJob
-    resolve: (r: VerifyResult) => void
-    reject: (e: Error) => void
-  }> = []
+  private readonly queue: Queued[] = []
   private readonly running = new Map<
     Worker,
     { resolve: (r: VerifyResult) => void; reject: (e: Error) => void }
@@ -39,36 +72,14 @@ export class VerifyPool {
   }
 
   /** Hashes (and verifies) these entries on a free worker. */
-  run(
-    entries: Uint8Array[],
-    verify: boolean,
-    skip?: Uint8Array
-  ): Promise<{ hashes: Uint8Array; ok: Uint8Array }> {
+  run(entries: Uint8Array[], verify: boolean, skip?: Uint8Array): Promise<Verified> {
     if (this.closed) return Promise.reject(new Error('the verify pool is closed'))
-    const offsets = new Array<number>(entries.length + 1)
-    let total = 0
-    for (let i = 0; i < entries.length; i++) {
-      offsets[i] = total
-      total += (entries[i] as Uint8Array).byteLength
-    }
-    offsets[entries.length] = total
-    const data = new Uint8Array(total)
-    for (let i = 0; i < entries.length; i++) data.set(entries[i] as Uint8Array, offsets[i])
-    const job: VerifyJob = {
-      id: this.nextId++,
-      data: data.buffer,
-      offsets,
-      verify,
-      ...(skip ? { skip } : {})
-    }
-    if (this.size === 0) {
-      const r = verifyBatch(job)
-      return Promise.resolve({ hashes: new Uint8Array(r.hashes), ok: new Uint8Array(r.ok) })
-    }
+    if (this.size === 0)
+      return Promise.resolve(unpack(verifyBatch(pack(this.nextId++, entries, verify, skip))))
     return new Promise<VerifyResult>((resolve, reject) => {
-      this.queue.push({ job, resolve, reject })
+      this.queue.push({ entries, verify, skip, resolve, reject })
       this.pump()
-    }).then((r) => ({ hashes: new Uint8Array(r.hashes), ok: new Uint8Array(r.ok) }))
+    }).then(unpack)
   }
 
   private pump(): void {
@@ -76,9 +87,11 @@ export class VerifyPool {
       let worker = this.idle.pop()
       if (!worker && this.workers.length < this.size) worker = this.start()
       if (!worker) return
-      const next = this.queue.shift() as (typeof this.queue)[number]
+      const next = this.queue.shift() as Queued
       this.running.set(worker, next)
-      worker.postMessage(next.job, [next.job.data])
+      // Packed only when a worker takes it: packing everything first would keep workers waiting.
+      const job = pack(this.nextId++, next.entries, next.verify, next.skip)
+      worker.postMessage(job, [job.data])
     }
   }
 

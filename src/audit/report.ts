@@ -3,8 +3,6 @@
  * decimal strings of base units (JSON has no bigint); `quid audit --json` prints this object.
  */
 import type { Resource } from '../ledger/amounts.js'
-import { toHex } from '../ledger/bytes.js'
-import { decodeEntry } from '../ledger/codecs.js'
 import type { LedgerState } from '../ledger/state.js'
 import type { SignedHead } from '../ledger/logs.js'
 import type { ResourceVector } from '../ledger/records.js'
@@ -86,31 +84,6 @@ const vec = (v: ResourceVector): Vector => ({
   net: v.net.toString()
 })
 
-/** Usage points per guest, from the usage and evict entries of the replayed logs. */
-export function usageTimeline(
-  logs: Array<{ entries: Uint8Array[] }>
-): Map<string, GuestSummary['usage']> {
-  const out = new Map<string, GuestSummary['usage']>()
-  for (const log of logs) {
-    for (const bytes of log.entries) {
-      // Only usage (6) and evict (7) entries matter: skip the rest without decoding them.
-      if (bytes[1] !== 6 && bytes[1] !== 7) continue
-      let r
-      try {
-        r = decodeEntry(bytes).record
-      } catch {
-        continue
-      }
-      if (r.type !== 'usage' && r.type !== 'evict') continue
-      const id = toHex(r.guest)
-      let list = out.get(id)
-      if (!list) out.set(id, (list = []))
-      list.push({ time: r.time, ...vec(r.used) })
-    }
-  }
-  return out
-}
-
 export function buildReport(
   state: LedgerState,
   violations: AuditViolation[],
@@ -124,6 +97,23 @@ export function buildReport(
     ids.add(c.issuer)
     ids.add(c.holder)
   }
+  // One pass over the claims gives both the debts and what each holder can use (balance() per
+  // holder would judge every claim again).
+  const sums = new Map<string, bigint>()
+  const holds = new Map<string, ResourceVector>()
+  for (const [holder, claims] of state.byHolder) {
+    for (const cid of claims) {
+      const c = state.claims.get(cid)
+      if (!c || !state.claimStatus(cid, now).ok) continue
+      const free = state.free(cid)
+      if (free === 0n) continue
+      const k = `${c.issuer} ${holder} ${c.resource}`
+      sums.set(k, (sums.get(k) ?? 0n) + free)
+      let h = holds.get(holder)
+      if (!h) holds.set(holder, (h = { cpu: 0n, disk: 0n, net: 0n }))
+      h[c.resource] += free
+    }
+  }
   const participants: ParticipantSummary[] = [...ids].sort().map((id) => {
     const cap = state.capacity.get(id)
     return {
@@ -131,28 +121,16 @@ export function buildReport(
       capacity: cap ? vec(cap.limits) : null,
       mips: cap ? cap.mips : null,
       owes: vec(state.obligations(id, now)),
-      holds: vec(state.balance(id, now))
+      holds: vec(holds.get(id) ?? { cpu: 0n, disk: 0n, net: 0n })
     }
   })
-  const sums = new Map<string, bigint>()
-  for (const [holder, claims] of state.byHolder) {
-    for (const cid of claims) {
-      if (!state.claimStatus(cid, now).ok) continue
-      const c = state.claims.get(cid)
-      if (!c) continue
-      const free = state.free(cid)
-      if (free === 0n) continue
-      const k = `${c.issuer} ${holder} ${c.resource}`
-      sums.set(k, (sums.get(k) ?? 0n) + free)
-    }
-  }
-  const debts: Debt[] = [...sums].map(([k, amount]) => {
-    const [issuer, holder, resource] = k.split(' ') as [string, string, Resource]
-    return { issuer, holder, resource, amount: amount.toString() }
-  })
-  debts.sort((a, b) =>
-    a.issuer + a.holder + a.resource < b.issuer + b.holder + b.resource ? -1 : 1
-  )
+  // Sorted by the key (issuer, holder, resource), which is cheap to compare.
+  const debts: Debt[] = [...sums]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, amount]) => {
+      const [issuer, holder, resource] = k.split(' ') as [string, string, Resource]
+      return { issuer, holder, resource, amount: amount.toString() }
+    })
   const guests: GuestSummary[] = [...state.guests.values()].map((g) => ({
     id: g.id,
     host: g.host,

@@ -34,22 +34,53 @@ export interface ReplayResult {
 }
 
 export function replay(logs: LogEntries[], opts: ReplayOptions): ReplayResult {
-  const state = new LedgerState()
   // A fixed order of logs makes the list of violations the same for the same input in any order.
   const sorted = logs
-    .map((l) => ({ key: typeof l.id === 'string' ? l.id.toLowerCase() : toHex(l.id), entries: l.entries, verified: l.verified }))
-    .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
-  const plain = { now: opts.now }
-  const trusted = { now: opts.now, trusted: true }
-  for (const { key, entries, verified } of sorted) {
+    .map((l) => ({ ...l, id: logId(l.id) }))
+    .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+  const r = new Replay(opts)
+  for (const log of sorted) r.add(log)
+  return r.finish()
+}
+
+/**
+ * The same replay, fed one log at a time, so that a caller can apply logs while it is still
+ * fetching or verifying others (the auditor does). Applying logs in ascending id order, as
+ * replay() does, gives the same result as replay(); any order gives the same state.
+ */
+export class Replay {
+  readonly state = new LedgerState()
+  private readonly given = new Set<string>()
+  private readonly plain: { now: number }
+  private readonly trusted: { now: number; trusted: boolean }
+
+  constructor(private readonly opts: ReplayOptions) {
+    this.plain = { now: opts.now }
+    this.trusted = { now: opts.now, trusted: true }
+  }
+
+  /** Applies one log, or one more version of a log already added. */
+  add(log: LogEntries): void {
+    const key = logId(log.id)
+    const { entries, verified } = log
+    this.given.add(key)
+    const state = this.state
     // Entries already applied at a position are compared, not reapplied: a second, different
     // version of a log shows up as a fork at the first position where the two differ.
     entries.forEach((bytes, index) => {
       if (index > (state.logs.get(key)?.length ?? 0)) return
-      state.applyEntry(key, index, bytes, verified?.[index] === 1 ? trusted : plain)
+      state.applyEntry(key, index, bytes, verified?.[index] === 1 ? this.trusted : this.plain)
     })
   }
-  const violations = state.violations()
-  if (opts.unsettled) violations.push(...state.unsettledAgreements(new Set(sorted.map((l) => l.key))))
-  return { state, violations, ok: violations.length === 0 }
+
+  /** The violations of everything added so far. */
+  finish(): ReplayResult {
+    const violations = this.state.violations()
+    if (this.opts.unsettled) violations.push(...this.state.unsettledAgreements(this.given))
+    return { state: this.state, violations, ok: violations.length === 0 }
+  }
+}
+
+function logId(id: Uint8Array | string): string {
+  return typeof id === 'string' ? id.toLowerCase() : toHex(id)
 }
