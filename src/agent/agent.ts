@@ -12,7 +12,9 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { QuidError, ErrorCodes } from '../ledger/errors.js'
 import { readKeyFile, type KeyPair } from '../ledger/identity.js'
 import { Ledger } from '../ledger/ledger.js'
-import { equal, toHex } from '../ledger/bytes.js'
+import { equal, fromHex, toHex } from '../ledger/bytes.js'
+import { claimId } from '../ledger/state.js'
+import type { ClaimInfo } from '../ledger/claims.js'
 import type { Amounts } from '../ledger/amounts.js'
 import { Node } from '../exchange/node.js'
 import { Exchange } from '../exchange/exchange.js'
@@ -155,6 +157,8 @@ export class Agent extends ReadyResource {
     this.node.use(this.deploys)
     this.router.attach(this.address, this.inbox)
     await this.exchange.ready()
+    // A transfer to us is in the sender's log: bring in the rest of its path so the claim is usable.
+    this.exchange.on('done', (id: string) => void this.followTransfer(id).catch(() => {}))
     if (this.opts.host) await this.startHost(this.opts.host)
     this.deployments = await this.loadDeployments()
     this.control = new ControlServer(this.paths.socket, controlHandlers(this))
@@ -242,6 +246,24 @@ export class Agent extends ReadyResource {
         return true
       }
     }
+  }
+
+  /** Participants whose logs prove a claim's path: every issuer and holder above it but us. */
+  pathParticipants(claim: ClaimInfo): Uint8Array[] {
+    const out = new Map<string, Uint8Array>()
+    let c: ClaimInfo | undefined = claim
+    while (c) {
+      for (const k of [c.holder, c.issuer])
+        if (k !== this.key && !out.has(k)) out.set(k, fromHex(k, 32))
+      c = c.parent ? this.ledger.claim(c.parent) : undefined
+    }
+    return [...out.values()]
+  }
+
+  private async followTransfer(id: string): Promise<void> {
+    const info = this.ledger.claim(toHex(claimId(fromHex(id, 32), 0)))
+    if (!info || info.holder !== this.key || info.origin !== 'transfer') return
+    for (const p of this.pathParticipants(info)) await this.ledger.follow(p)
   }
 
   async recordDeployment(d: Deployment): Promise<void> {

@@ -94,18 +94,6 @@ function peerId(agent: Agent, text: string, what = 'peer'): Uint8Array {
   return id
 }
 
-/** Participants whose logs prove a claim's path: every holder above it (the root's counterparty too). */
-function pathParticipants(agent: Agent, claim: ClaimInfo): Uint8Array[] {
-  const out = new Map<string, Uint8Array>()
-  let c: ClaimInfo | undefined = claim
-  while (c) {
-    for (const k of [c.holder, c.issuer])
-      if (k !== agent.key && !out.has(k)) out.set(k, fromHex(k, 32))
-    c = c.parent ? agent.ledger.claim(c.parent) : undefined
-  }
-  return [...out.values()]
-}
-
 /** Claims of ours on `host` that pay `amount` of `resource`: the soonest to expire first. */
 function pickClaims(
   agent: Agent,
@@ -280,7 +268,7 @@ export function controlHandlers(agent: Agent): Record<string, ControlHandler> {
       const claims = RESOURCES.flatMap((r) => pickClaims(agent, hostKey, r, ask[r], only))
       const follow = new Map<string, Uint8Array>()
       for (const c of claims)
-        for (const p of pathParticipants(agent, agent.ledger.claim(toHex(c.claim)) as ClaimInfo))
+        for (const p of agent.pathParticipants(agent.ledger.claim(toHex(c.claim)) as ClaimInfo))
           if (toHex(p) !== hostKey) follow.set(toHex(p), p)
       const request = build.deployRequest({
         host,
