@@ -27,6 +27,7 @@ import type { ClaimSpend, ResourceVector } from '../ledger/records.js'
 import type { ClaimInfo } from '../ledger/claims.js'
 import { offerId, type Offer } from '../exchange/messages.js'
 import { signStop } from '../host/host.js'
+import { withTimeout } from '../exchange/wait.js'
 import { exportCore } from '../audit/export.js'
 import { encodeExport } from '../audit/export-format.js'
 import { formatAddress, guestAddress, parseAddress } from '../vnet/address.js'
@@ -53,6 +54,15 @@ function num(params: JsonObject, name: string): number | undefined {
     throw new QuidError(ErrorCodes.BAD_ARGUMENT, `${name} must be a positive whole number`)
   }
   return v
+}
+
+/**
+ * Waits at most `timeoutMs` (a parameter) for a step that involves a peer. A proposal that times
+ * out stays pending in the exchange's journal and completes if the peer answers later.
+ */
+function within<T>(params: JsonObject, p: Promise<T>, what: string): Promise<T> {
+  const ms = num(params, 'timeoutMs')
+  return ms === undefined ? p : withTimeout(p, ms, `${what} (the peer may answer later)`)
 }
 
 function vectorJson(v: ResourceVector | Amounts): JsonObject {
@@ -174,11 +184,12 @@ export function controlHandlers(agent: Agent): Record<string, ControlHandler> {
       const want = parseAmounts(str(params, 'want') as string)
       const ms = num(params, 'expiresInMs')
       ctx.progress({ step: 'proposing', peer: toHex(peer) })
-      const signed = await ex().barter(peer, {
+      const proposal = ex().barter(peer, {
         give,
         want,
         ...(ms ? { expires: Date.now() + ms } : {})
       })
+      const signed = await within(params, proposal, 'the barter')
       const id = toHex(signed.id)
       ctx.progress({ step: 'appended', agreement: id })
       const settled = await ex().waitSettled(id)
@@ -214,7 +225,11 @@ export function controlHandlers(agent: Agent): Record<string, ControlHandler> {
           `the claim is ${info.resource}: give the amount as ${info.resource}=…`
         )
       }
-      const signed = await ex().transfer(to, claim, amounts[info.resource] as bigint)
+      const signed = await within(
+        params,
+        ex().transfer(to, claim, amounts[info.resource] as bigint),
+        'the transfer'
+      )
       return {
         transfer: toHex(signed.id),
         claim: toHex(claimId(signed.id, 0)),
@@ -279,12 +294,13 @@ export function controlHandlers(agent: Agent): Record<string, ControlHandler> {
       })
       const signature = signDeployRequest(request, agent.keyPair)
       ctx.progress({ step: 'sending to host', host: hostKey })
-      const guest = await agent.deploys.deploy(host, {
+      const sending = agent.deploys.deploy(host, {
         request: encodeDeployRequest(request),
         signature,
         code,
         follow: [...follow.values()]
       })
+      const guest = await within(params, sending, 'the deploy')
       const address = formatAddress(guestAddress(host, guest))
       await agent.recordDeployment({
         guest: toHex(guest),

@@ -4,6 +4,7 @@
  * default and the agent's JSON answer with `--json`, and shows progress on a terminal.
  */
 import { resolve as resolvePath } from 'node:path'
+import { access, constants } from 'node:fs/promises'
 import { QuidError, ErrorCodes } from '../../ledger/errors.js'
 import { parseAmount, parseAmounts } from '../../ledger/amounts.js'
 import { parseId } from '../../ledger/identity.js'
@@ -13,6 +14,15 @@ import { callAgent, type Json, type JsonObject } from '../control.js'
 import { participantDir, paths } from '../dirs.js'
 import { parseDuration } from '../duration.js'
 import type { Command, Io } from '../cli.js'
+
+/** `--timeout 30s`: how long a command that needs a peer waits for it. */
+const timeoutOption = { timeout: { type: 'string' } } as const
+
+function withTimeoutParam(values: Values, params: JsonObject): JsonObject {
+  if (values.timeout !== undefined)
+    params.timeoutMs = parseDuration(values.timeout as string, '--timeout')
+  return params
+}
 
 const common = {
   dir: { type: 'string' },
@@ -147,8 +157,14 @@ export const remoteCommands: Record<string, Command> = {
 
   barter: define({
     summary: 'propose a barter to a peer and wait until it is settled in both logs',
-    usage: 'quid barter PEER --give R --want R [--expires 30d] [--dir DIR] [--json]',
-    options: { give: { type: 'string' }, want: { type: 'string' }, expires: { type: 'string' } },
+    usage:
+      'quid barter PEER --give R --want R [--expires 30d] [--timeout 60s] [--dir DIR] [--json]',
+    options: {
+      give: { type: 'string' },
+      want: { type: 'string' },
+      expires: { type: 'string' },
+      ...timeoutOption
+    },
     async run(values, positionals, io) {
       const [peer] = positional(positionals, 1, 'one PEER id', this.usage) as [string]
       parseId(peer, 'peer')
@@ -158,7 +174,7 @@ export const remoteCommands: Record<string, Command> = {
       parseAmounts(want)
       const params: JsonObject = { peer, give, want }
       if (values.expires) params.expiresInMs = parseDuration(values.expires as string, '--expires')
-      const r = await call(values, io, 'barter', params)
+      const r = await call(values, io, 'barter', withTimeoutParam(values, params))
       return print(
         values,
         io,
@@ -171,8 +187,8 @@ export const remoteCommands: Record<string, Command> = {
 
   transfer: define({
     summary: 'give part of a claim you hold to another participant; prints the new claim id',
-    usage: 'quid transfer CLAIM --to PEER --amount R [--dir DIR] [--json]',
-    options: { to: { type: 'string' }, amount: { type: 'string' } },
+    usage: 'quid transfer CLAIM --to PEER --amount R [--timeout 60s] [--dir DIR] [--json]',
+    options: { to: { type: 'string' }, amount: { type: 'string' }, ...timeoutOption },
     async run(values, positionals, io) {
       const [claim] = positional(positionals, 1, 'one CLAIM id', this.usage) as [string]
       fromHex(claim, 32, 'claim id')
@@ -180,7 +196,7 @@ export const remoteCommands: Record<string, Command> = {
       parseId(to, '--to')
       const amount = need(values, 'amount', this.usage)
       parseAmounts(amount)
-      const r = await call(values, io, 'transfer', { claim, to, amount })
+      const r = await call(values, io, 'transfer', withTimeoutParam(values, { claim, to, amount }))
       return print(
         values,
         io,
@@ -250,16 +266,22 @@ export const remoteCommands: Record<string, Command> = {
     summary:
       "run a guest program on a peer's host, paid with claims on that host; prints its address",
     usage:
-      'quid deploy FILE.js --host PEER --cpu A --disk A --net A [--claims ID,...] [--dir DIR] [--json]',
+      'quid deploy FILE.js --host PEER --cpu A --disk A --net A [--claims ID,...] [--timeout 60s] [--dir DIR] [--json]',
     options: {
       host: { type: 'string' },
       cpu: { type: 'string' },
       disk: { type: 'string' },
       net: { type: 'string' },
-      claims: { type: 'string' }
+      claims: { type: 'string' },
+      ...timeoutOption
     },
     async run(values, positionals, io) {
       const [file] = positional(positionals, 1, 'one FILE', this.usage) as [string]
+      try {
+        await access(file, constants.R_OK)
+      } catch {
+        throw new QuidError(ErrorCodes.BAD_ARGUMENT, `cannot read ${file}`)
+      }
       const host = need(values, 'host', this.usage)
       parseId(host, '--host')
       const cpu = need(values, 'cpu', this.usage)
@@ -274,7 +296,7 @@ export const remoteCommands: Record<string, Command> = {
         for (const id of ids) fromHex(id, 32, 'claim id')
         params.claims = ids
       }
-      const r = await call(values, io, 'deploy', params)
+      const r = await call(values, io, 'deploy', withTimeoutParam(values, params))
       return print(
         values,
         io,

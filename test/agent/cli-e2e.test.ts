@@ -1,0 +1,428 @@
+/**
+ * The `quid` CLI end to end, as a person runs it: a testnet and three agents in child processes
+ * on loopback, every command in `--json` parsed and checked, bad input on each command with its
+ * documented exit code, and clean shutdown on SIGTERM. Runs the built CLI (bin/quid.js → dist),
+ * which `npm test` builds first.
+ */
+import { test, type Test } from 'tap'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { randomBytes } from 'node:crypto'
+import { tmp } from '../helpers.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const BIN = join(here, '..', '..', 'bin', 'quid.js')
+const ECHO = readFileSync(join(here, '..', 'host', 'guests', 'echo.js'))
+const R = 'cpu=10my,disk=10MB,net=100MB'
+
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+function quid(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
+  })
+}
+
+/** Runs a command with --json and returns its parsed output, failing the test on a non-zero exit. */
+async function json<T = Record<string, unknown>>(t: Test, args: string[]): Promise<T> {
+  const r = await quid([...args, '--json'])
+  t.equal(r.code, 0, `quid ${args[0]} exits 0${r.code ? `: ${r.stderr}` : ''}`)
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as T
+}
+
+/** A long-running command (`up`, `testnet`): resolves with its first JSON line; killed in teardown. */
+async function daemon(
+  t: Test,
+  args: string[]
+): Promise<{ child: ChildProcess; ready: Record<string, unknown>; lines: string[] }> {
+  const child = spawn(process.execPath, [BIN, ...args, '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stderr = ''
+  child.stderr?.on('data', (d) => (stderr += d))
+  const lines: string[] = []
+  const rl = createInterface({ input: child.stdout! })
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    rl.on('line', (line) => {
+      lines.push(line)
+      if (lines.length === 1) resolve(JSON.parse(line) as Record<string, unknown>)
+    })
+    child.once('exit', (code) =>
+      reject(new Error(`quid ${args[0]} exited ${code} before it was ready: ${stderr}`))
+    )
+  })
+  t.teardown(() => stop(child))
+  return { child, ready, lines }
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code))
+    child.kill('SIGTERM')
+  })
+}
+
+async function until<T>(fn: () => Promise<T | null>, what: string, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v !== null) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, guests, stop', async (t) => {
+  const root = await tmp(t, 'quid-cli-')
+  const dir = (n: string): string => join(root, n)
+  const testnet = await daemon(t, ['testnet'])
+  const bootstrap = (testnet.ready.bootstrap as string[]).join(',')
+  t.ok(bootstrap.length > 0, 'the testnet prints its bootstrap')
+
+  const ids: Record<string, string> = {}
+  for (const n of ['alice', 'bob', 'carol']) {
+    const init = await json<{ id: string; dir: string }>(t, ['init', '--dir', dir(n)])
+    t.match(init.id, /^[0-9a-f]{64}$/)
+    ids[n] = init.id
+  }
+  const capacity = 'cpu=100my,disk=1GB,net=1GB'
+  const alice = await daemon(t, [
+    'up',
+    '--dir',
+    dir('alice'),
+    '--bootstrap',
+    bootstrap,
+    '--market',
+    'cli-test',
+    '--host',
+    '--capacity',
+    capacity,
+    '--mips',
+    '1000'
+  ])
+  const bob = await daemon(t, [
+    'up',
+    '--dir',
+    dir('bob'),
+    '--bootstrap',
+    bootstrap,
+    '--market',
+    'cli-test',
+    '--host',
+    '--capacity',
+    capacity,
+    '--mips',
+    '1000'
+  ])
+  const carol = await daemon(t, [
+    'up',
+    '--dir',
+    dir('carol'),
+    '--bootstrap',
+    bootstrap,
+    '--market',
+    'cli-test'
+  ])
+  t.same(
+    [alice.ready.id, bob.ready.id, carol.ready.id],
+    [ids.alice, ids.bob, ids.carol],
+    'each agent runs as its participant'
+  )
+  t.same(carol.ready.host, null, 'carol is a client only')
+
+  // A second agent on the same directory is refused.
+  const twice = await quid(['up', '--dir', dir('alice'), '--bootstrap', bootstrap])
+  t.equal(twice.code, 1, 'a second agent on one directory: exit 1')
+  t.match(twice.stderr, /already running/)
+
+  const offer = await json<{ id: string; give: Record<string, string> }>(t, [
+    'offer',
+    '--dir',
+    dir('bob'),
+    '--give',
+    R,
+    '--want',
+    R,
+    '--expires',
+    '1d'
+  ])
+  t.same(offer.give, { cpu: '10my', disk: '10MB', net: '100MB' })
+  const offers = await json<{ mine: Array<{ id: string }> }>(t, ['offers', '--dir', dir('bob')])
+  t.same(
+    offers.mine.map((o) => o.id),
+    [offer.id]
+  )
+
+  const barter = await json<{ agreement: string; settled: boolean; claims: string[] }>(t, [
+    'barter',
+    ids.bob as string,
+    '--dir',
+    dir('alice'),
+    '--give',
+    R,
+    '--want',
+    R
+  ])
+  t.equal(barter.settled, true, 'the barter returns once settled')
+  t.equal(barter.claims.length, 6, 'three legs each way')
+
+  const balance = await json<{ holds: Record<string, string>; owes: Record<string, string> }>(t, [
+    'balance',
+    '--dir',
+    dir('alice')
+  ])
+  t.same(balance.holds, { cpu: '10my', disk: '10MB', net: '100MB' })
+  t.same(balance.owes, { cpu: '10my', disk: '10MB', net: '100MB' })
+
+  const claims = await json<
+    Array<{ id: string; issuer: string; resource: string; status: string }>
+  >(t, ['claims', '--dir', dir('alice')])
+  t.equal(claims.length, 3)
+  t.ok(
+    claims.every((c) => c.issuer === ids.bob && c.status === 'ok'),
+    "alice holds Bob's IOUs"
+  )
+  for (const c of claims) {
+    const amount = { cpu: 'cpu=2my', disk: 'disk=2MB', net: 'net=2MB' }[c.resource] as string
+    const tr = await json<{ claim: string; to: string }>(t, [
+      'transfer',
+      c.id,
+      '--dir',
+      dir('alice'),
+      '--to',
+      ids.carol as string,
+      '--amount',
+      amount
+    ])
+    t.equal(tr.to, ids.carol)
+  }
+  await until(async () => {
+    const r = await quid(['claims', '--dir', dir('carol'), '--json'])
+    return (JSON.parse(r.stdout) as unknown[]).length === 3 ? true : null
+  }, 'carol to hold three claims')
+
+  const file = join(root, 'echo.js')
+  await writeFile(file, ECHO)
+  const dep = await json<{ address: string; guest: string }>(t, [
+    'deploy',
+    file,
+    '--dir',
+    dir('carol'),
+    '--host',
+    ids.bob as string,
+    '--cpu',
+    '1my',
+    '--disk',
+    '1MB',
+    '--net',
+    '1MB'
+  ])
+  t.match(dep.address, /^[a-z0-9]{52}@[a-z0-9]{52}$/)
+
+  const sent = await json<{ status: string }>(t, [
+    'send',
+    dep.address,
+    'hello from carol',
+    '--dir',
+    dir('carol')
+  ])
+  t.equal(sent.status, 'sent')
+  const inbox = await until(async () => {
+    const items = JSON.parse(
+      (await quid(['inbox', '--dir', dir('carol'), '--json'])).stdout
+    ) as Array<{ kind: string; text: string; from: string }>
+    return items.length > 0 ? items : null
+  }, 'the echo in carol’s inbox')
+  t.same(
+    inbox.map((i) => [i.kind, i.text, i.from]),
+    [['message', 'echo:hello from carol', dep.address]]
+  )
+
+  const mine = await json<{ deployed: Array<{ guest: string }>; hosted: unknown[] }>(t, [
+    'guests',
+    '--dir',
+    dir('carol')
+  ])
+  t.same(
+    mine.deployed.map((d) => d.guest),
+    [dep.guest]
+  )
+  const hosted = await json<{ hosted: Array<{ guest: string; owner: string }> }>(t, [
+    'guests',
+    '--dir',
+    dir('bob')
+  ])
+  t.same(
+    hosted.hosted.map((g) => [g.guest, g.owner]),
+    [[dep.guest, ids.carol]]
+  )
+
+  const stopped = await json<{ guest: string; used: Record<string, string> }>(t, [
+    'stop',
+    dep.address,
+    '--dir',
+    dir('carol')
+  ])
+  t.equal(stopped.guest, dep.guest)
+  t.same(
+    (await json<{ hosted: unknown[] }>(t, ['guests', '--dir', dir('bob')])).hosted,
+    [],
+    'the guest is gone from the host'
+  )
+
+  // Human text is the default.
+  const human = await quid(['balance', '--dir', dir('alice')])
+  t.match(human.stdout, /^holds {2}cpu=/m)
+
+  // Bad input: a clear message, the documented exit code, nothing changed in any log.
+  const lengthsBefore = await Promise.all(
+    ['alice', 'bob', 'carol'].map(
+      async (n) => (await json<{ log: number }>(t, ['status', '--dir', dir(n)])).log
+    )
+  )
+  const stranger = randomBytes(32).toString('hex')
+  const bad: Array<[string, string[], number, RegExp]> = [
+    [
+      'a malformed amount',
+      ['offer', '--dir', dir('bob'), '--give', 'cpu=ten', '--want', R],
+      1,
+      /cpu=ten|amount/
+    ],
+    [
+      'a missing option',
+      ['barter', ids.bob as string, '--dir', dir('alice'), '--give', R],
+      1,
+      /--want is required/
+    ],
+    ['an unknown option', ['balance', '--dir', dir('alice'), '--frobnicate'], 1, /frobnicate/],
+    [
+      'a malformed peer',
+      ['barter', 'bob', '--dir', dir('alice'), '--give', R, '--want', R],
+      1,
+      /peer/
+    ],
+    [
+      'an unknown peer',
+      ['barter', stranger, '--dir', dir('alice'), '--give', R, '--want', R, '--timeout', '2s'],
+      2,
+      /timeout|no result/
+    ],
+    [
+      'a claim that is not yours',
+      [
+        'transfer',
+        barter.claims[0] as string,
+        '--dir',
+        dir('alice'),
+        '--to',
+        ids.carol as string,
+        '--amount',
+        'cpu=1my'
+      ],
+      2,
+      /not yours/
+    ],
+    [
+      'a missing file',
+      [
+        'deploy',
+        join(root, 'nope.js'),
+        '--dir',
+        dir('carol'),
+        '--host',
+        ids.bob as string,
+        '--cpu',
+        '1my',
+        '--disk',
+        '1MB',
+        '--net',
+        '1MB'
+      ],
+      1,
+      /cannot read/
+    ],
+    [
+      'credit it does not hold',
+      [
+        'deploy',
+        file,
+        '--dir',
+        dir('carol'),
+        '--host',
+        ids.bob as string,
+        '--cpu',
+        '5my',
+        '--disk',
+        '1MB',
+        '--net',
+        '1MB'
+      ],
+      2,
+      /insufficient|asks for/
+    ],
+    ['a malformed address', ['send', 'nowhere', 'hi', '--dir', dir('carol')], 1, /address/],
+    [
+      'a bad duration',
+      ['offer', '--dir', dir('bob'), '--give', R, '--want', R, '--expires', 'soon'],
+      1,
+      /duration/
+    ]
+  ]
+  for (const [what, args, code, message] of bad) {
+    const r = await quid(args)
+    t.equal(r.code, code, `${what}: exit ${code}`)
+    t.match(r.stderr, message, `${what}: the message says why`)
+  }
+  const jsonErr = await quid([
+    'transfer',
+    barter.claims[0] as string,
+    '--dir',
+    dir('alice'),
+    '--to',
+    ids.carol as string,
+    '--amount',
+    'cpu=1my',
+    '--json'
+  ])
+  t.equal(
+    (JSON.parse(jsonErr.stdout) as { error: { code: string } }).error.code,
+    'not-holder',
+    '--json errors carry the code'
+  )
+  const lengthsAfter = await Promise.all(
+    ['alice', 'bob', 'carol'].map(
+      async (n) => (await json<{ log: number }>(t, ['status', '--dir', dir(n)])).log
+    )
+  )
+  t.same(lengthsAfter, lengthsBefore, 'no log changed')
+
+  // No agent running: exit 3, said plainly.
+  const idle = dir('idle')
+  await json(t, ['init', '--dir', idle])
+  for (const args of [['balance'], ['inbox'], ['send', `${ids.alice}`, 'x'], ['guests']]) {
+    const r = await quid([...args, '--dir', idle])
+    t.equal(r.code, 3, `${args[0]} with no agent: exit 3`)
+    t.match(r.stderr, /no agent is running/)
+  }
+
+  // SIGTERM: each agent shuts down cleanly and says so.
+  for (const d of [carol, bob, alice]) {
+    t.equal(await stop(d.child), 0, 'the agent exits 0')
+    t.same(JSON.parse(d.lines[d.lines.length - 1] as string), { stopped: true, signal: 'SIGTERM' })
+  }
+  t.equal(await stop(testnet.child), 0, 'the testnet exits 0')
+})
