@@ -118,3 +118,17 @@ test('bad usage: nothing to audit, a missing file, a bad number, a missing parti
   const help = await run(['audit', '--help'])
   t.match(help.out, /usage: quid audit/)
 })
+
+test('export refuses with locked while another holder has the store, which stays intact', async (t) => {
+  const w = await world(t)
+  const store = new Corestore(join(w.a, 'store'))
+  await store.ready()
+  t.teardown(() => store.close())
+  const r = await run(['export', '--dir', w.a, '--out', join(w.dir, 'x.qlog'), '--json'])
+  t.equal(r.code, 1)
+  t.equal((JSON.parse(r.out) as { error: { code: string } }).error.code, 'locked')
+  await store.close()
+  const again = await run(['export', '--dir', w.a, '--out', join(w.dir, 'x.qlog'), '--json'])
+  t.equal(again.code, 0, 'the log is still there and exports once the store is free')
+  t.match(JSON.parse(again.out), { entries: 2 })
+})
