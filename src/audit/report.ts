@@ -2,7 +2,7 @@
  * The audit report: what the logs say once every rule was replayed over all of them. Amounts are
  * decimal strings of base units (JSON has no bigint); `quid audit --json` prints this object.
  */
-import type { Resource } from '../ledger/amounts.js'
+import { RESOURCES, type Resource } from '../ledger/amounts.js'
 import type { LedgerState } from '../ledger/state.js'
 import type { SignedHead } from '../ledger/logs.js'
 import type { ResourceVector } from '../ledger/records.js'
@@ -78,6 +78,7 @@ export interface AuditReport {
   violations: AuditViolation[]
 }
 
+const zero = (): ResourceVector => ({ cpu: 0n, disk: 0n, net: 0n })
 const vec = (v: ResourceVector): Vector => ({
   cpu: v.cpu.toString(),
   disk: v.disk.toString(),
@@ -99,7 +100,7 @@ export function buildReport(
   }
   // One pass over the claims gives both the debts and what each holder can use (balance() per
   // holder would judge every claim again).
-  const sums = new Map<string, bigint>()
+  const owed = new Map<string, Map<string, ResourceVector>>()
   const holds = new Map<string, ResourceVector>()
   for (const [holder, claims] of state.byHolder) {
     for (const cid of claims) {
@@ -107,10 +108,13 @@ export function buildReport(
       if (!c || !state.claimStatus(cid, now).ok) continue
       const free = state.free(cid)
       if (free === 0n) continue
-      const k = `${c.issuer} ${holder} ${c.resource}`
-      sums.set(k, (sums.get(k) ?? 0n) + free)
+      let toHolder = owed.get(c.issuer)
+      if (!toHolder) owed.set(c.issuer, (toHolder = new Map()))
+      let debt = toHolder.get(holder)
+      if (!debt) toHolder.set(holder, (debt = zero()))
+      debt[c.resource] += free
       let h = holds.get(holder)
-      if (!h) holds.set(holder, (h = { cpu: 0n, disk: 0n, net: 0n }))
+      if (!h) holds.set(holder, (h = zero()))
       h[c.resource] += free
     }
   }
@@ -121,16 +125,21 @@ export function buildReport(
       capacity: cap ? vec(cap.limits) : null,
       mips: cap ? cap.mips : null,
       owes: vec(state.obligations(id, now)),
-      holds: vec(holds.get(id) ?? { cpu: 0n, disk: 0n, net: 0n })
+      holds: vec(holds.get(id) ?? zero())
     }
   })
-  // Sorted by the key (issuer, holder, resource), which is cheap to compare.
-  const debts: Debt[] = [...sums]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, amount]) => {
-      const [issuer, holder, resource] = k.split(' ') as [string, string, Resource]
-      return { issuer, holder, resource, amount: amount.toString() }
-    })
+  // By issuer, then holder, then resource.
+  const debts: Debt[] = []
+  for (const issuer of [...owed.keys()].sort()) {
+    const toHolder = owed.get(issuer) as Map<string, ResourceVector>
+    for (const holder of [...toHolder.keys()].sort()) {
+      const v = toHolder.get(holder) as ResourceVector
+      for (const resource of RESOURCES) {
+        if (v[resource] > 0n)
+          debts.push({ issuer, holder, resource, amount: v[resource].toString() })
+      }
+    }
+  }
   const guests: GuestSummary[] = [...state.guests.values()].map((g) => ({
     id: g.id,
     host: g.host,
