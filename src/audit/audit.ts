@@ -176,7 +176,10 @@ function dispatch(
           .then((r) => {
             c.hashes.set(r.hashes, 32 * from)
             if (verify) c.ok.set(r.ok, from)
-            for (const u of r.usage) c.usage.push({ ...u, index: u.index + from })
+            for (const u of r.usage) {
+              u.index += from
+              c.usage.push(u)
+            }
             done += end - from
             progress({ phase: 'verify', done, total })
           })
