@@ -143,6 +143,11 @@ declare module 'protomux' {
     readonly stream: NoiseStream
     createChannel(opts: ChannelOptions): Channel | null
     opened(opts: { protocol: string; id?: Uint8Array | null }): boolean
+    pair(
+      opts: { protocol: string; id?: Uint8Array | null },
+      notify: (id: Uint8Array | null) => void | Promise<void>
+    ): void
+    unpair(opts: { protocol: string; id?: Uint8Array | null }): void
     cork(): void
     uncork(): void
     destroy(err?: Error): void
