@@ -5,5 +5,6 @@
 import type { Suite } from './suite.js'
 import { ledger } from './ledger.js'
 import { auditSuite } from './audit.js'
+import { hostSuite } from './host.js'
 
-export const suites: readonly Suite[] = [ledger, auditSuite]
+export const suites: readonly Suite[] = [ledger, auditSuite, hostSuite]

@@ -3,10 +3,28 @@
  * (protocol.ts). Started by sandbox.ts; never imported by the host itself, so a V8 abort in here
  * (isolated-vm 5 has one, see docs/HOST.md) takes down this process only.
  */
-import { GuestRuntime, bare, calibrate } from './runtime.js'
+import { GuestRuntime, bare, calibrate, makeSpare, type Spare } from './runtime.js'
 import type { CallResult, ChildMessage, Event, Request } from './protocol.js'
 
 const guests = new Map<string, GuestRuntime>()
+
+// One isolate with its context is kept ready, so that a deploy does not wait for V8 to make one;
+// the next is made after the reply that used the last one has been sent.
+let spare: { limit: number; spare: Spare } | null = null
+
+function takeSpare(limit: number): Spare | undefined {
+  const got = spare && spare.limit === limit ? spare.spare : undefined
+  if (spare && !got) spare.spare.isolate.dispose()
+  spare = null
+  return got
+}
+
+/** Makes the next spare once the current request has been answered (making one blocks ~1 ms). */
+function refill(limit: number): void {
+  setImmediate(() => {
+    if (!spare) spare = { limit, spare: makeSpare(limit) }
+  })
+}
 
 function post(m: ChildMessage): void {
   process.send?.(m)
@@ -20,11 +38,23 @@ async function handle(req: Request): Promise<void> {
       case 'create': {
         const old = guests.get(req.guest.id)
         old?.dispose()
-        const g = new GuestRuntime(req.guest, emit)
+        const g = new GuestRuntime(req.guest, emit, takeSpare(req.guest.memoryLimitMb))
         guests.set(req.guest.id, g)
         const result = await g.load(req.budget)
         finish(req.guest.id, result)
-        return post({ re: req.id, ok: true, result })
+        let started: CallResult | undefined
+        if (req.start && !result.ended) {
+          const left = {
+            ...req.budget,
+            cpuNs: req.budget.cpuNs - result.cpuNs,
+            net: req.budget.net - result.netOut
+          }
+          started = await g.call('start', undefined, undefined, left)
+          finish(req.guest.id, started)
+        }
+        post(started ? { re: req.id, ok: true, result, started } : { re: req.id, ok: true, result })
+        refill(req.guest.memoryLimitMb)
+        return
       }
       case 'call': {
         const g = guests.get(req.guest)
@@ -44,7 +74,11 @@ async function handle(req: Request): Promise<void> {
         return post({ re: req.id, ok: true, mips, samples })
       }
       case 'bare':
-        return post({ re: req.id, ok: true, bareNs: await bare(req.code, req.memoryLimitMb) })
+        return post({
+          re: req.id,
+          ok: true,
+          bareNs: await bare(req.code, req.memoryLimitMb, req.calls)
+        })
       case 'stats':
         return post({ re: req.id, ok: true, rss: process.memoryUsage.rss(), guests: guests.size })
     }

@@ -89,6 +89,8 @@ interface Guest {
   sandbox: Sandbox
   chain: Promise<unknown>
   ended: boolean
+  /** How it ended, once it has. */
+  final?: EvictEvent
 }
 
 export interface EvictEvent {
@@ -217,6 +219,16 @@ export class Host extends ReadyResource {
     return g ? { pid: g.sandbox.pid, kill: () => g.sandbox.kill() } : null
   }
 
+  /** Per sandbox process: its resident memory (bytes) and how many guests it holds. */
+  async stats(): Promise<Array<{ pid: number | undefined; rss: number; guests: number }>> {
+    return Promise.all(
+      this.sandboxes.map(async (s) => {
+        const r = await s.request({ op: 'stats' })
+        return { pid: s.pid, rss: r.rss as number, guests: r.guests as number }
+      })
+    )
+  }
+
   /** Running guests with what they have used so far. */
   list(): GuestInfo[] {
     return [...this.guests.values()].map((g) => ({
@@ -294,28 +306,38 @@ export class Host extends ReadyResource {
   /** Loads a guest's code in its sandbox and runs `start`; throws if the guest ended doing so. */
   private async boot(g: Guest): Promise<void> {
     await this.enqueue(g, async () => {
-      const r = await g.sandbox.run(g.id, {
-        op: 'create',
-        guest: {
-          id: g.id,
-          self: g.address,
-          owner: g.owner,
-          storeDir: g.storeDir,
-          code: g.code,
-          diskQuota: Number(g.reserved.disk),
-          memoryLimitMb: this.opts.memoryLimitMb
-        },
-        budget: this.budget(g)
-      })
-      if (r.ended === 'misbehaved' && r.detail) {
-        await this.account(g, r).catch(() => {})
-        throw new QuidError(ErrorCodes.BAD_CODE, `the guest's code did not load: ${r.detail}`, {
-          guest: g.id
-        })
+      const { result, started } = await this.create(g)
+      if (result.ended === 'misbehaved' && result.detail) {
+        await this.account(g, result).catch(() => {})
+        throw new QuidError(
+          ErrorCodes.BAD_CODE,
+          `the guest's code did not load: ${result.detail}`,
+          { guest: g.id }
+        )
       }
-      await this.account(g, r)
+      await this.account(g, result)
+      if (started) await this.account(g, started)
     })
-    await this.call(g, 'start')
+  }
+
+  /** Loads a guest in its sandbox and runs its `start` handler, in one request. */
+  private async create(g: Guest): Promise<{ result: CallResult; started?: CallResult }> {
+    const reply = await g.sandbox.run(g.id, {
+      op: 'create',
+      guest: {
+        id: g.id,
+        self: g.address,
+        owner: g.owner,
+        storeDir: g.storeDir,
+        code: g.code,
+        diskQuota: Number(g.reserved.disk),
+        memoryLimitMb: this.opts.memoryLimitMb
+      },
+      budget: this.budget(g),
+      start: true
+    })
+    const result = reply.result as CallResult
+    return reply.started ? { result, started: reply.started } : { result }
   }
 
   private track(g: Guest): Guest {
@@ -381,7 +403,7 @@ export class Host extends ReadyResource {
             ...(data ? { data } : {}),
             ...(from !== undefined ? { from } : {})
           }
-          const r = await g.sandbox.run(g.id, body)
+          const r = (await g.sandbox.run(g.id, body)).result as CallResult
           await this.account(g, r)
           return r
         } catch (err) {
@@ -481,10 +503,8 @@ export class Host extends ReadyResource {
       if (!(err instanceof QuidError && err.code === ErrorCodes.GUEST_EVICTED)) throw err
     }
     if (!g.ended) await this.enqueue(g, () => this.evict(g, 'stopped'))
-    return this.lastEvict.get(guest) as EvictEvent
+    return g.final as EvictEvent
   }
-
-  private readonly lastEvict = new Map<string, EvictEvent>()
 
   /** Ends a guest: dispose, delete every file, append `evict` with final usage (which releases the rest). */
   private async evict(g: Guest, reason: EvictReason, detail?: string): Promise<void> {
@@ -502,7 +522,7 @@ export class Host extends ReadyResource {
     await this.appendEvict(g.id, used, reason)
     const measuredCpu = g.baseCpu + nsToMi(g.cpuNs, this.mips)
     const ev: EvictEvent = { guest: g.id, reason, used, measuredCpu, ...(detail ? { detail } : {}) }
-    this.lastEvict.set(g.id, ev)
+    g.final = ev
     this.emit('evict', ev)
   }
 
@@ -576,27 +596,9 @@ export class Host extends ReadyResource {
   /** Starts a guest again from its code and store (after a sandbox crash or a host restart). */
   private async revive(g: Guest): Promise<void> {
     try {
-      const r = await g.sandbox.run(g.id, {
-        op: 'create',
-        guest: {
-          id: g.id,
-          self: g.address,
-          owner: g.owner,
-          storeDir: g.storeDir,
-          code: g.code,
-          diskQuota: Number(g.reserved.disk),
-          memoryLimitMb: this.opts.memoryLimitMb
-        },
-        budget: this.budget(g)
-      })
-      await this.account(g, r)
-      const s = await g.sandbox.run(g.id, {
-        op: 'call',
-        guest: g.id,
-        kind: 'start',
-        budget: this.budget(g)
-      })
-      await this.account(g, s)
+      const { result, started } = await this.create(g)
+      await this.account(g, result)
+      if (started) await this.account(g, started)
     } catch (err) {
       if (!g.ended) await this.evict(g, 'crashed')
       if (!(err instanceof QuidError)) this.report(err)

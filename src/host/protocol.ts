@@ -30,7 +30,8 @@ export interface Budget {
 }
 
 export type Request =
-  | { op: 'create'; id: number; guest: GuestSpec; budget: Budget }
+  /** Loads the guest and, with `start`, runs its start handler in the same request. */
+  | { op: 'create'; id: number; guest: GuestSpec; budget: Budget; start?: boolean }
   | {
       op: 'call'
       id: number
@@ -42,7 +43,8 @@ export type Request =
     }
   | { op: 'dispose'; id: number; guest: string }
   | { op: 'calibrate'; id: number; runs: number }
-  | { op: 'bare'; id: number; code: string; memoryLimitMb: number }
+  /** A bare isolate (benchmark yardstick); with `calls`, `code` is a function called that many times. */
+  | { op: 'bare'; id: number; code: string; memoryLimitMb: number; calls?: number }
   | { op: 'stats'; id: number }
 
 /** What a call cost and how it ended. */
@@ -66,6 +68,8 @@ export type Reply =
       re: number
       ok: true
       result?: CallResult
+      /** The start handler's call, for a `create` with `start`. */
+      started?: CallResult
       mips?: number
       samples?: number[]
       bareNs?: number

@@ -22,6 +22,38 @@ const latin1 = (b: Uint8Array): string =>
 const fromLatin1 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'))
 const tagged = (b: Uint8Array): string => 'b' + latin1(b)
 
+/** An isolate with a fresh context, made before a guest needs it. */
+export interface Spare {
+  isolate: ivm.Isolate
+  context: Promise<ivm.Context>
+}
+
+export function makeSpare(memoryLimitMb: number): Spare {
+  const isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb })
+  const context = isolate.createContext()
+  // A spare disposed unused must not leave an unhandled rejection behind.
+  context.catch(() => {})
+  return { isolate, context }
+}
+
+// The bootstrap is compiled once per sandbox process; later isolates start from V8's code cache.
+const BOOT_SOURCE = `(function ($0, $1, $2) {${BOOTSTRAP}})`
+let bootCache: ivm.ExternalCopy<ArrayBuffer> | undefined
+
+function bootstrapScript(isolate: ivm.Isolate): ivm.Script {
+  if (bootCache)
+    return isolate.compileScriptSync(BOOT_SOURCE, {
+      filename: 'quid:bootstrap',
+      cachedData: bootCache
+    })
+  const script = isolate.compileScriptSync(BOOT_SOURCE, {
+    filename: 'quid:bootstrap',
+    produceCachedData: true
+  })
+  bootCache = (script as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData
+  return script
+}
+
 /** A guest-caused stop of the current call: the guest is ended for `reason`. */
 class End extends Error {
   constructor(readonly reason: EvictReason) {
@@ -48,11 +80,15 @@ export class GuestRuntime {
   private ending: EvictReason | null = null
   private detail = ''
 
-  constructor(spec: GuestSpec, emit: (e: Event) => void) {
+  private readonly prepared: Promise<ivm.Context>
+
+  /** `spare`: an isolate and context made ahead of time with the same memory limit (child.ts). */
+  constructor(spec: GuestSpec, emit: (e: Event) => void, spare?: Spare) {
     this.spec = spec
     this.emit = emit
     this.store = new GuestStore(spec.storeDir, spec.diskQuota)
-    this.isolate = new ivm.Isolate({ memoryLimit: spec.memoryLimitMb })
+    this.isolate = spare?.isolate ?? new ivm.Isolate({ memoryLimit: spec.memoryLimitMb })
+    this.prepared = spare?.context ?? this.isolate.createContext()
   }
 
   get disposed(): boolean {
@@ -64,21 +100,21 @@ export class GuestRuntime {
   }
 
   /** Builds the realm and runs the guest's code once (its top level), metered like a call. */
-  load(budget: Budget): Promise<CallResult> {
+  async load(budget: Budget): Promise<CallResult> {
+    // The context first: while V8 is still making it, cpuTime reads wall time (see metered()).
+    const context = await this.prepared
     return this.metered(budget, async () => {
-      const context = await this.isolate.createContext()
       this.context = context
       const host = new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown) =>
         this.hostCall(op, a, b, c)
       )
-      this.dispatch = (await context.evalClosure(
-        BOOTSTRAP,
-        [host, this.spec.self, this.spec.owner],
-        {
-          result: { reference: true },
-          filename: 'quid:bootstrap'
-        }
-      )) as ivm.Reference
+      const boot = (await bootstrapScript(this.isolate).run(context, {
+        reference: true
+      })) as ivm.Reference
+      this.dispatch = (await boot.apply(undefined, [host, this.spec.self, this.spec.owner], {
+        result: { reference: true }
+      })) as ivm.Reference
+      boot.release()
       let script: ivm.Script
       try {
         script = await this.isolate.compileScript(this.spec.code, { filename: 'guest.js' })
@@ -157,7 +193,11 @@ export class GuestRuntime {
     let cpuNs = procNs()
     let memory = 0
     if (!this.isolate.isDisposed) {
-      cpuNs = this.isolate.cpuTime - cpu0
+      // While an isolate runs, cpuTime adds the wall time of the running slice (another thread's
+      // CPU clock cannot be read); once it stops, that slice counts its thread CPU time instead,
+      // so a reading taken mid-run can exceed a later one. Never charge less than nothing.
+      const delta = this.isolate.cpuTime - cpu0
+      cpuNs = delta > 0n ? delta : 0n
       const heap = this.isolate.getHeapStatisticsSync()
       memory = heap.used_heap_size + heap.externally_allocated_size
       if (cpuNs >= budget.cpuNs) this.end('cpu-exhausted')
@@ -317,14 +357,28 @@ export async function calibrate(runs: number): Promise<{ mips: number; samples: 
   }
 }
 
-/** A bare isolate: create, context, eval, dispose; the yardstick of the `host` benchmark. */
-export async function bare(code: string, memoryLimitMb: number): Promise<number> {
+/**
+ * A bare isolate, the yardstick of the `host` benchmark. Without `calls`: the time to create an
+ * isolate, a context and eval `code`. With `calls`: `code` is a function expression, called that
+ * many times; the time of the last call (warm, as a guest's handler is).
+ */
+export async function bare(code: string, memoryLimitMb: number, calls?: number): Promise<number> {
   const t0 = process.hrtime.bigint()
   const isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb })
   try {
     const context = await isolate.createContext()
-    await context.eval(code)
-    return Number(process.hrtime.bigint() - t0)
+    if (!calls) {
+      await context.eval(code)
+      return Number(process.hrtime.bigint() - t0)
+    }
+    const fn = (await context.eval(code, { reference: true })) as ivm.Reference
+    let last = 0
+    for (let i = 0; i < calls; i++) {
+      const t1 = process.hrtime.bigint()
+      await fn.apply(undefined, [])
+      last = Number(process.hrtime.bigint() - t1)
+    }
+    return last
   } finally {
     isolate.dispose()
   }

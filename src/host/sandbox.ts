@@ -9,11 +9,11 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { dirname, extname, join } from 'node:path'
-import type { CallResult, ChildMessage, Event, Reply, Request } from './protocol.js'
+import type { ChildMessage, Event, Reply, Request } from './protocol.js'
 
 type Body<R> = R extends unknown ? Omit<R, 'id'> : never
 export type RequestBody = Body<Request>
-type OkReply = Extract<Reply, { ok: true }>
+export type OkReply = Extract<Reply, { ok: true }>
 
 /** The sandbox process died while requests were outstanding. */
 export class SandboxCrashed extends Error {
@@ -117,13 +117,12 @@ export class Sandbox extends EventEmitter {
   }
 
   /** Runs guest code: one such request at a time per sandbox. */
-  run(guest: string, body: RequestBody): Promise<CallResult> {
-    const go = async (): Promise<CallResult> => {
+  run(guest: string, body: RequestBody): Promise<OkReply> {
+    const go = async (): Promise<OkReply> => {
       if (this.exited) throw new SandboxCrashed(null, 0n, 'not running')
       this.running = { guest, t0: process.hrtime.bigint() }
       try {
-        const reply = await this.request(body)
-        return reply.result as CallResult
+        return await this.request(body)
       } finally {
         this.running = null
       }

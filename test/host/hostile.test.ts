@@ -13,7 +13,7 @@ t.test('hostile guests', async (t) => {
   let deliver: (p: Packet) => void = () => {}
   const s = await startHost(t, {
     mips: 1000,
-    callWallMs: 1500,
+    callWallMs: 3000,
     memoryLimitMb: 32,
     router: { send: (p) => deliver(p) }
   })
@@ -78,14 +78,14 @@ t.test('hostile guests', async (t) => {
   }
 
   t.test('endless loop at the top level', (t) =>
-    expectEvicted(t, 'loop', 'cpu-exhausted', { cpu: 500n }).then(() => t.end())
+    expectEvicted(t, 'loop', 'cpu-exhausted', { cpu: 200n }).then(() => t.end())
   )
   t.test('endless loop in a handler', (t) =>
     expectEvicted(
       t,
       'loop-handler',
       'cpu-exhausted',
-      { cpu: 500n, net: 100n } as { cpu: bigint },
+      { cpu: 200n, net: 100n } as { cpu: bigint },
       (id) => s.host.deliverTo(id, 'x', new Uint8Array([1]))
     ).then(() => t.end())
   )
@@ -95,7 +95,7 @@ t.test('hostile guests', async (t) => {
   t.test('an endless chain of microtasks', async (t) => {
     // The chain holds every promise it made: it runs out of memory or of cpu, whichever first.
     const id = await expectEvicted(t, 'microtasks', ['cpu-exhausted', 'memory-exceeded'], {
-      cpu: 500n
+      cpu: 200n
     })
     t.ok(evicted.get(id))
   })

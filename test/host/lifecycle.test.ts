@@ -72,6 +72,7 @@ t.test('a sandbox crash: the running guest is billed and evicted, the others res
   })
   const evicted = new Map<string, EvictEvent>()
   s.host.on('evict', (e: EvictEvent) => evicted.set(e.guest, e))
+  const rec = recorder(s.host)
   const owner = await participant(t, 'owner')
   const bystander = await deployGuest(s, owner, guestCode('counter'), {
     cpu: 100_000n,
@@ -96,6 +97,7 @@ t.test('a sandbox crash: the running guest is billed and evicted, the others res
   t.ok((ev?.used.cpu ?? 0n) > 0n, 'billed for the time it ran')
   t.notOk(evicted.has(bystander.id), 'the bystander was not evicted')
   t.not(s.host.sandboxOf(bystander.id)?.pid, sandbox?.pid, 'it runs in a new sandbox')
+  await rec.wait(() => packets.some((p) => p.from === bystander.address))
   const reply = packets.find((p) => p.from === bystander.address)
   t.equal(
     reply && new TextDecoder().decode(reply.data),

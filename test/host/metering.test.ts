@@ -95,14 +95,19 @@ t.test('metering', async (t) => {
       await s.host.deliverTo(g.id, 'x', new TextEncoder().encode(String(4e7)))
       return (s.host.guest(g.id)?.used.cpu as bigint) - before
     }
-    await charge()
-    const quiet = await charge()
+    // Warm until V8 has optimised the loop: a colder run is real CPU work too, but not the same work.
+    for (let i = 0; i < 3; i++) await charge()
+    const median = async (): Promise<bigint> => {
+      const xs = [await charge(), await charge(), await charge()].sort((a, b) => (a < b ? -1 : 1))
+      return xs[1] as bigint
+    }
+    const quiet = await median()
     const busy = [0, 1].map(() =>
       spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
     )
     t.teardown(() => busy.forEach((p) => p.kill('SIGKILL')))
     await new Promise((r) => setTimeout(r, 200))
-    const loaded = await charge()
+    const loaded = await median()
     busy.forEach((p) => p.kill('SIGKILL'))
     const ratio = Number(loaded) / Number(quiet)
     t.ok(

@@ -1,0 +1,166 @@
+/**
+ * Suite `host`: what admission costs next to starting an isolate, what metering costs next to a
+ * bare isolate, and how many idle guests fit in a GiB.
+ *
+ * - admitP50Ms / admitP99Ms: a signed deploy request handed to Host.deploy until the guest's
+ *   `start` handler has run (signature and claim checks, the `admit` append, the code written to
+ *   disk, the isolate created in a sandbox process, the realm built, the code run, `start` called).
+ * - rawIsolateP50Ms: a bare isolate created, given a context and an eval, in a sandbox process of
+ *   the same kind, in the same run. admitRatio = admitP50Ms / rawIsolateP50Ms (goal <= 2).
+ * - meteringRatio: a CPU-bound handler under full metering (host -> sandbox call, CPU watch,
+ *   accounting) vs the same loop in a bare isolate (goal <= 1.05).
+ * - idleGuestsPerGiB: growth of the sandboxes' resident memory over the admitted (idle) guests.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Corestore from 'corestore'
+import { Ledger } from '../../src/ledger/ledger.js'
+import { generateKeyPair } from '../../src/ledger/identity.js'
+import { signRecord, signDeployRequest } from '../../src/ledger/sign.js'
+import { claimId } from '../../src/ledger/state.js'
+import { blake2b256 } from '../../src/ledger/hash.js'
+import { encodeDeployRequest } from '../../src/ledger/codecs.js'
+import * as build from '../../src/ledger/build.js'
+import { Host } from '../../src/host/host.js'
+import { Sandbox } from '../../src/host/sandbox.js'
+import type { Figure, Suite, SuiteContext } from './suite.js'
+
+const LIMITS = { cpu: 10n ** 15n, disk: 10n ** 12n, net: 10n ** 12n }
+const GUEST = "quid.on('start', () => {})"
+const LOOP = 'let x = 0; for (let i = 0; i < 2e8; i++) { x = (x + i * 7) ^ (x >>> 3) }'
+
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number
+}
+const median = (xs: number[]): number => percentile(xs, 50)
+
+async function run(ctx: SuiteContext): Promise<Figure[]> {
+  const deploys = ctx.quick ? 100 : 1000
+  const dir = await mkdtemp(join(tmpdir(), 'quid-bench-host-'))
+  const store = new Corestore(join(dir, 'store'))
+  const hostKp = generateKeyPair()
+  const ownerKp = generateKeyPair()
+  const ledger = new Ledger(store, hostKp)
+  const host = new Host({ ledger, dir: join(dir, 'host'), limits: LIMITS, maxGuests: deploys + 10 })
+  const bare = new Sandbox()
+  try {
+    ctx.progress('calibrating the host')
+    await host.ready()
+    await bare.start()
+    const record = build.issue({
+      issuer: hostKp.publicKey,
+      holder: ownerKp.publicKey,
+      amounts: { cpu: 10n ** 14n }
+    })
+    const signed = signRecord(record, [hostKp, ownerKp])
+    await ledger.append(signed)
+    const claim = claimId(signed.id, 0)
+    const code = new TextEncoder().encode(GUEST)
+    const codeHash = blake2b256(code)
+    const request = (): { request: Uint8Array; signature: Uint8Array; code: Uint8Array } => {
+      const r = build.deployRequest({
+        host: hostKp.publicKey,
+        owner: ownerKp.publicKey,
+        codeHash,
+        codeSize: code.byteLength,
+        claims: [{ claim, root: claim, resource: 'cpu', amount: 1_000_000n }]
+      })
+      return { request: encodeDeployRequest(r), signature: signDeployRequest(r, ownerKp), code }
+    }
+
+    const rssBefore = (await host.stats()).reduce((a, s) => a + s.rss, 0)
+    const admitMs: number[] = []
+    const rawMs: number[] = []
+    for (let i = 0; i < deploys; i++) {
+      if (i % 50 === 0) ctx.progress(`deploy ${i}/${deploys}`)
+      const d = request()
+      const t0 = process.hrtime.bigint()
+      await host.deploy(d)
+      admitMs.push(Number(process.hrtime.bigint() - t0) / 1e6)
+      // The yardstick, interleaved so both see the same machine state.
+      const r = await bare.request({ op: 'bare', code: 'let x = 1 + 1; x', memoryLimitMb: 64 })
+      rawMs.push((r.bareNs as number) / 1e6)
+    }
+    const stats = await host.stats()
+    const rssAfter = stats.reduce((a, s) => a + s.rss, 0)
+    const guests = stats.reduce((a, s) => a + s.guests, 0)
+    const perGuest = (rssAfter - rssBefore) / guests
+
+    ctx.progress('metering: a CPU-bound guest vs a bare isolate')
+    const spin = new TextEncoder().encode(`quid.on('message', () => { ${LOOP} })`)
+    const sr = build.deployRequest({
+      host: hostKp.publicKey,
+      owner: ownerKp.publicKey,
+      codeHash: blake2b256(spin),
+      codeSize: spin.byteLength,
+      claims: [{ claim, root: claim, resource: 'cpu', amount: 10n ** 9n }]
+    })
+    // The trigger is an empty message: it costs no net credit, so the guest needs none.
+    const g = await host.deploy({
+      request: encodeDeployRequest(sr),
+      signature: signDeployRequest(sr, ownerKp),
+      code: spin
+    })
+    const metered: number[] = []
+    const plain: number[] = []
+    const rounds = ctx.quick ? 3 : 7
+    await host.deliverTo(g.id, 'bench', new Uint8Array(0)) // warm, as the bare side is
+    for (let i = 0; i < rounds; i++) {
+      const t0 = process.hrtime.bigint()
+      await host.deliverTo(g.id, 'bench', new Uint8Array(0))
+      metered.push(Number(process.hrtime.bigint() - t0) / 1e6)
+      const r = await bare.request({
+        op: 'bare',
+        code: `(function () { ${LOOP} })`,
+        memoryLimitMb: 64,
+        calls: 5
+      })
+      plain.push((r.bareNs as number) / 1e6)
+    }
+    const admitP50 = median(admitMs)
+    const rawP50 = median(rawMs)
+    return [
+      {
+        name: 'admitP50Ms',
+        value: admitP50,
+        unit: 'ms',
+        note: `signed request in -> start ran, ${deploys} deploys`
+      },
+      { name: 'admitP99Ms', value: percentile(admitMs, 99), unit: 'ms' },
+      {
+        name: 'rawIsolateP50Ms',
+        value: rawP50,
+        unit: 'ms',
+        note: 'isolate + context + eval in a sandbox process'
+      },
+      { name: 'admitRatio', value: admitP50 / rawP50, unit: 'ratio', note: 'goal <= 2' },
+      {
+        name: 'meteringRatio',
+        value: median(metered) / median(plain),
+        unit: 'ratio',
+        note: 'metered handler / bare isolate, same loop; goal <= 1.05'
+      },
+      {
+        name: 'idleGuestsPerGiB',
+        value: Math.floor(2 ** 30 / perGuest),
+        unit: 'guests',
+        note: `sandbox RSS growth over ${guests} idle guests`
+      },
+      { name: 'mips', value: host.mips, unit: 'MI/s', note: 'calibrated rating' }
+    ]
+  } finally {
+    await host.close()
+    await bare.close()
+    await ledger.close()
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+export const hostSuite: Suite = {
+  name: 'host',
+  description: 'admission vs a bare isolate, metering overhead, idle guests per GiB',
+  run
+}
