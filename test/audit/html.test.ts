@@ -69,3 +69,23 @@ test('the report renders in Chromium with the graph, the participants and a viol
   t.equal(await row.first().isVisible(), true)
   t.same(problems, [], 'no console errors, no requests beyond the file')
 })
+
+test('names from outside (file names) are escaped, never markup', async (t) => {
+  const { A, B, C } = await cleanWorld(t)
+  const report = await auditWriters([A, B, C])
+  const evil = '<img src=x onerror=alert(1)>.qlog'
+  report.ok = false
+  report.byCode = { 'export-invalid': 1 }
+  report.violations = [
+    {
+      code: 'export-invalid',
+      message: `${evil}: byte 0 (magic): bad`,
+      records: [],
+      positions: [],
+      where: { source: evil, offset: 0, field: 'magic' }
+    }
+  ]
+  const html = renderHtml(report)
+  t.notMatch(html, /<img/)
+  t.match(html, /&lt;img src=x onerror=alert\(1\)&gt;\.qlog/)
+})
