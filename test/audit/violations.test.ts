@@ -166,3 +166,18 @@ test('reordered or cut copies: not bound to the signed head, named where, not re
   t.equal('code' in refused && refused.code, 'export-invalid')
   t.match('where' in refused ? refused.where : null, { source: 'cut.qlog', field: 'entry 5' })
 })
+
+test('both halves of an agreement must be the same record: differing copies settle nothing', async (t) => {
+  const [A, B] = await Promise.all([writer(t, 'A'), writer(t, 'B')])
+  const mine = agreement(A, B, { cpu: 10n }, { disk: 10n })
+  const theirs = agreement(A, B, { cpu: 10n }, { disk: 99n })
+  await A.put(capacity(A), mine)
+  await B.put(capacity(B), theirs)
+  const r = await auditWriters([A, B])
+  t.same(codes(r), ['unsettled', 'unsettled'])
+  t.same(
+    new Set(r.violations.map((v) => v.records[0])),
+    new Set([toHex(mine.id), toHex(theirs.id)])
+  )
+  t.same(r.debts, [], 'no claim of either is good')
+})
