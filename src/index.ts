@@ -22,3 +22,13 @@ export { encodeExport, decodeExport, type ExportedLog } from './audit/export-for
 export { renderHtml } from './audit/html.js'
 export type { AuditReport } from './audit/report.js'
 export type { AuditViolation } from './audit/violation.js'
+export {
+  Host,
+  signStop,
+  type HostOptions,
+  type GuestRouter,
+  type Packet,
+  type GuestInfo,
+  type EvictEvent
+} from './host/host.js'
+export { HOST_DEFAULTS } from './host/constants.js'

@@ -306,7 +306,21 @@ export class Host extends ReadyResource {
   /** Loads a guest's code in its sandbox and runs `start`; throws if the guest ended doing so. */
   private async boot(g: Guest): Promise<void> {
     await this.enqueue(g, async () => {
-      const { result, started } = await this.create(g)
+      let created: { result: CallResult; started?: CallResult }
+      try {
+        created = await this.create(g)
+      } catch (err) {
+        if (!(err instanceof SandboxCrashed)) throw err
+        await this.recovering
+        // Another guest crashed the sandbox: recover() has started this one in a fresh sandbox.
+        if (err.guest !== g.id && !g.ended) return
+        throw new QuidError(
+          ErrorCodes.GUEST_EVICTED,
+          'the guest crashed its sandbox while starting',
+          { guest: g.id, reason: 'crashed' }
+        )
+      }
+      const { result, started } = created
       if (result.ended === 'misbehaved' && result.detail) {
         await this.account(g, result).catch(() => {})
         throw new QuidError(

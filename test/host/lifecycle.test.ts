@@ -163,3 +163,19 @@ t.test(
     )
   }
 )
+
+t.test('a guest whose paying claim expires is evicted at the next tick', async (t) => {
+  const s = await startHost(t, { mips: 1000, sandboxes: 1 })
+  const owner = await participant(t, 'owner')
+  const now = Date.now()
+  const c = await fund(s.hp, owner, { cpu: 10_000n }, { time: now - 1000, expires: now + 500 })
+  const g = await s.host.deploy(
+    deployOf(s.hp, owner, guestCode('echo'), [spend(c.cpu, 'cpu', 10_000n)])
+  )
+  await s.host.tick()
+  t.ok(s.host.guest(g.id), 'still running before its claim expires')
+  while (Date.now() < now + 500) await new Promise((r) => setTimeout(r, 50))
+  await s.host.tick()
+  t.notOk(s.host.guest(g.id), 'evicted after')
+  t.equal(s.hp.ledger.state.guests.get(g.id)?.ended?.reason, 'expired')
+})
