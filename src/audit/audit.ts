@@ -76,6 +76,7 @@ export async function audit(
   const replay = new Replay({ now, unsettled: true })
   const replayed = new Set<string>()
   const timeline = new Map<string, GuestSummary['usage']>()
+  const timelineDone = new Map<string, number>()
   let checked: Checked[]
   try {
     checked = dispatch(ordered, cache, pool, opts.batch ?? 2048, progress)
@@ -93,8 +94,11 @@ export async function audit(
         entries: c.copy.entries.slice(0, n),
         verified: c.ok.subarray(0, n)
       })
+      // A second version of a log repeats the first up to where they part: count those points once.
+      const from = timelineDone.get(c.copy.id) ?? 0
+      timelineDone.set(c.copy.id, Math.max(from, n))
       for (const u of c.usage) {
-        if (u.index >= n) continue
+        if (u.index < from || u.index >= n) continue
         let list = timeline.get(u.guest)
         if (!list) timeline.set(u.guest, (list = []))
         list.push({ time: u.time, cpu: u.cpu, disk: u.disk, net: u.net })
