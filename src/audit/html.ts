@@ -15,6 +15,8 @@ const esc = (s: string): string =>
 const short = (id: string): string => id.slice(0, 8)
 const fmt = (r: Resource, v: string): string => formatAmount(r, BigInt(v))
 const MAX_NODES = 40
+const MAX_EDGES = 160
+const NODE_R = 22
 const COLORS: Record<Resource, string> = { cpu: '#d9480f', disk: '#1971c2', net: '#2f9e44' }
 
 /** Participants on a circle, an arrow issuer -> holder per resource, wider for larger debts. */
@@ -28,7 +30,8 @@ function graph(report: AuditReport): string {
     .sort((a, b) => (weight.get(b) ?? 0) - (weight.get(a) ?? 0))
     .slice(0, MAX_NODES)
     .sort()
-  const size = 520
+  // The circle grows with the participants, so that their nodes do not overlap.
+  const size = Math.max(520, Math.ceil((ids.length * 64) / Math.PI) + 140)
   const c = size / 2
   const radius = ids.length > 1 ? size / 2 - 70 : 0
   const at = new Map(
@@ -41,39 +44,57 @@ function graph(report: AuditReport): string {
     ])
   )
   const culprits = new Set(report.violations.map((v) => v.culprit).filter((x): x is string => !!x))
+  const shown = report.debts.filter((d) => at.has(d.issuer) && at.has(d.holder))
   const max: Record<Resource, bigint> = { cpu: 1n, disk: 1n, net: 1n }
-  for (const d of report.debts)
-    if (BigInt(d.amount) > max[d.resource]) max[d.resource] = BigInt(d.amount)
-  const edges = report.debts
+  for (const d of shown) if (BigInt(d.amount) > max[d.resource]) max[d.resource] = BigInt(d.amount)
+  // The largest debts, relative to the largest of their resource, when there are too many to read.
+  const share = (d: (typeof shown)[number]): number =>
+    Number((BigInt(d.amount) * 1000n) / max[d.resource])
+  const drawn =
+    shown.length > MAX_EDGES
+      ? [...shown].sort((x, y) => share(y) - share(x)).slice(0, MAX_EDGES)
+      : shown
+  const edges = drawn
     .map((d) => {
-      const a = at.get(d.issuer)
-      const b = at.get(d.holder)
-      if (!a || !b) return ''
+      const a = at.get(d.issuer) as { x: number; y: number }
+      const b = at.get(d.holder) as { x: number; y: number }
       // Resources get their own bend, so three debts between one pair stay apart.
       const bend = (RESOURCES.indexOf(d.resource) - 1) * 28 + 18
-      const mx = (a.x + b.x) / 2 - ((b.y - a.y) / Math.hypot(b.x - a.x, b.y - a.y || 1)) * bend
-      const my = (a.y + b.y) / 2 + ((b.x - a.x) / Math.hypot(b.x - a.x, b.y - a.y || 1)) * bend
-      const width = 1 + Number((BigInt(d.amount) * 5n) / max[d.resource])
+      const len = Math.hypot(b.x - a.x, b.y - a.y) || 1
+      const mx = (a.x + b.x) / 2 - ((b.y - a.y) / len) * bend
+      const my = (a.y + b.y) / 2 + ((b.x - a.x) / len) * bend
+      // Start and end on the nodes' rims, so that the arrowhead shows.
+      const rim = (p: { x: number; y: number }): { x: number; y: number } => {
+        const l = Math.hypot(mx - p.x, my - p.y) || 1
+        return { x: p.x + ((mx - p.x) / l) * NODE_R, y: p.y + ((my - p.y) / l) * NODE_R }
+      }
+      const s = rim(a)
+      const e = rim(b)
+      const width = 1 + Number((BigInt(d.amount) * 4n) / max[d.resource])
       const title = `${short(d.issuer)} owes ${short(d.holder)} ${fmt(d.resource, d.amount)} ${d.resource}`
-      return `<path class="edge" d="M${a.x.toFixed(1)},${a.y.toFixed(1)} Q${mx.toFixed(1)},${my.toFixed(1)} ${b.x.toFixed(1)},${b.y.toFixed(1)}" stroke="${COLORS[d.resource]}" stroke-width="${width}" fill="none" marker-end="url(#arrow-${d.resource})"><title>${esc(title)}</title></path>`
+      return `<path class="edge" d="M${s.x.toFixed(1)},${s.y.toFixed(1)} Q${mx.toFixed(1)},${my.toFixed(1)} ${e.x.toFixed(1)},${e.y.toFixed(1)}" stroke="${COLORS[d.resource]}" stroke-width="${width}" fill="none" marker-end="url(#arrow-${d.resource})"><title>${esc(title)}</title></path>`
     })
     .join('')
   const nodes = ids
     .map((id) => {
       const p = at.get(id) as { x: number; y: number }
       const bad = culprits.has(id) ? ' culprit' : ''
-      return `<g class="node${bad}" data-id="${esc(id)}"><circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="22"/><text x="${p.x.toFixed(1)}" y="${(p.y + 4).toFixed(1)}">${esc(short(id))}</text><title>${esc(id)}</title></g>`
+      return `<g class="node${bad}" data-id="${esc(id)}"><circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="${NODE_R}"/><text x="${p.x.toFixed(1)}" y="${(p.y + 4).toFixed(1)}">${esc(short(id))}</text><title>${esc(id)}</title></g>`
     })
     .join('')
   const markers = RESOURCES.map(
     (r) =>
-      `<marker id="arrow-${r}" viewBox="0 0 10 10" refX="30" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="${COLORS[r]}"/></marker>`
+      `<marker id="arrow-${r}" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="${COLORS[r]}"/></marker>`
   ).join('')
   const legend = RESOURCES.map(
     (r, i) =>
       `<g transform="translate(10,${14 + 16 * i})"><rect width="12" height="4" y="-4" fill="${COLORS[r]}"/><text x="18" y="0" class="legend">${r}</text></g>`
   ).join('')
-  return `<svg id="graph" viewBox="0 0 ${size} ${size}" width="${size}" height="${size}" role="img" aria-label="who owes whom"><defs>${markers}</defs>${legend}${edges}${nodes}</svg>`
+  const note =
+    drawn.length < report.debts.length
+      ? `<p>${drawn.length} of ${report.debts.length} debts drawn (the largest, between the ${ids.length} participants in the most debts); the JSON report has them all.</p>`
+      : ''
+  return `<svg id="graph" viewBox="0 0 ${size} ${size}" width="${size}" height="${size}" role="img" aria-label="who owes whom"><defs>${markers}</defs>${legend}${edges}${nodes}</svg>${note}`
 }
 
 /** Per issuer with capacity: a bar per resource, obligations against capacity. */
