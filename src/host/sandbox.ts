@@ -78,6 +78,8 @@ export class Sandbox extends EventEmitter {
       )
     })
     child.on('message', (m: ChildMessage) => this.onMessage(m))
+    // A send to a process that has just died reports here; its exit is handled by onExit.
+    child.on('error', () => {})
     child.on('exit', (code, signal) => this.onExit(signal ?? `exit ${code}`))
     await ready
   }
