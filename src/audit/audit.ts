@@ -218,7 +218,9 @@ async function settleCache(c: Checked, cache: AuditCache, pool: VerifyPool): Pro
   c.ok.set(r.ok, 0)
 }
 
+/** Tree hash of a copy's first `length` entries (the whole copy's tree is already built). */
 function prefixHash(c: Checked, length: number): string {
+  if (length === c.copy.entries.length) return toHex(treeHash(c.proven.roots))
   const leaves = c.copy.entries
     .slice(0, length)
     .map((e, i) => ({ hash: c.hashes.subarray(32 * i, 32 * i + 32), size: e.byteLength }))
