@@ -6,5 +6,6 @@ import type { Suite } from './suite.js'
 import { ledger } from './ledger.js'
 import { auditSuite } from './audit.js'
 import { hostSuite } from './host.js'
+import { exchangeSuite } from './exchange.js'
 
-export const suites: readonly Suite[] = [ledger, auditSuite, hostSuite]
+export const suites: readonly Suite[] = [ledger, auditSuite, hostSuite, exchangeSuite]
