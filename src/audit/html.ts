@@ -16,6 +16,7 @@ const short = (id: string): string => id.slice(0, 8)
 const fmt = (r: Resource, v: string): string => formatAmount(r, BigInt(v))
 const MAX_NODES = 40
 const MAX_EDGES = 160
+const MAX_ROWS = 1000
 const NODE_R = 22
 const COLORS: Record<Resource, string> = { cpu: '#d9480f', disk: '#1971c2', net: '#2f9e44' }
 
@@ -151,7 +152,9 @@ function violations(report: AuditReport): string {
   if (report.violations.length === 0) return '<p class="clean">No violations.</p>'
   const codes = Object.keys(report.byCode).sort()
   const filter = `<label>Show <select id="code-filter"><option value="">all codes</option>${codes.map((c) => `<option>${esc(c)}</option>`).join('')}</select></label>`
+  // A page stays readable: the first MAX_ROWS violations; the JSON report has them all.
   const rows = report.violations
+    .slice(0, MAX_ROWS)
     .map((v) => {
       const where = [
         ...v.positions.map((p) => `${short(p.log)}#${p.index}`),
@@ -170,7 +173,7 @@ function violations(report: AuditReport): string {
       return `<tr class="violation" data-code="${esc(v.code)}"><td><code>${esc(v.code)}</code></td><td>${esc(v.message)}</td><td>${v.culprit ? esc(short(v.culprit)) : ''}</td><td>${esc(where.join(', '))}</td><td class="evidence">${evidence.map(esc).join('<br>')}</td></tr>`
     })
     .join('')
-  return `${filter}<table id="violations"><thead><tr><th>code</th><th>what</th><th>culprit</th><th>where</th><th>evidence</th></tr></thead><tbody>${rows}</tbody></table>`
+  return `${filter}<table id="violations"><thead><tr><th>code</th><th>what</th><th>culprit</th><th>where</th><th>evidence</th></tr></thead><tbody>${rows}</tbody></table>${report.violations.length > MAX_ROWS ? `<p>${MAX_ROWS} of ${report.violations.length} violations shown; the JSON report has them all.</p>` : ''}`
 }
 
 const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
