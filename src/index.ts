@@ -37,8 +37,20 @@ export { Peer } from './exchange/peer.js'
 export { Exchange, type ExchangeOptions } from './exchange/exchange.js'
 export { SwarmLogs } from './exchange/swarm-logs.js'
 export { OfferBook, priceOf, fitsOffer } from './exchange/offers.js'
-export { defaultPolicy, withinCapacity, type AcceptancePolicy, type ProposalContext } from './exchange/policy.js'
+export {
+  defaultPolicy,
+  withinCapacity,
+  type AcceptancePolicy,
+  type ProposalContext
+} from './exchange/policy.js'
 export { marketTopic, participantTopic } from './exchange/topics.js'
 export { startTestnet, type Testnet, type TestnetOptions } from './exchange/testnet.js'
 export { signOffer, verifyOffer, offerId, type Offer } from './exchange/messages.js'
-export { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, DEFAULT_MARKET, EXCHANGE_PROTOCOL, type NodeLimits, type ExchangeTimeouts } from './exchange/constants.js'
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_TIMEOUTS,
+  DEFAULT_MARKET,
+  EXCHANGE_PROTOCOL,
+  type NodeLimits,
+  type ExchangeTimeouts
+} from './exchange/constants.js'
