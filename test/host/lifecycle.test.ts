@@ -1,6 +1,6 @@
 /** Eviction deletes every file, an owner stops early, a sandbox crash, and restart recovery. */
 import t from 'tap'
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { participant, tmp } from '../helpers.js'
 import { ErrorCodes } from '../../src/ledger/errors.js'
@@ -107,7 +107,7 @@ t.test('a sandbox crash: the running guest is billed and evicted, the others res
 })
 
 t.test(
-  'restart: guests with credit resume from their store, the rest are evicted, nothing is charged twice',
+  'restart after a host crash: guests with credit resume from their store, the rest are evicted, nothing is charged twice',
   async (t) => {
     const hp = await participant(t, 'host')
     const dir = await tmp(t, 'quid-host-')
@@ -122,29 +122,61 @@ t.test(
       cpu: 100_000n,
       disk: 1000n
     })
+    const now = Date.now()
+    const c = await fund(hp, owner, { cpu: 100_000n }, { time: now - 1000, expires: now + 1500 })
+    const expiring = await first.host.deploy(
+      deployOf(hp, owner, guestCode('echo'), [spend(c.cpu, 'cpu', 100_000n)])
+    )
+    await first.host.deliverTo(keeper.id, 'client', new Uint8Array([1]))
     await first.host.flushUsage()
-    const logged = hp.ledger.state.guests.get(keeper.id)?.used.cpu as bigint
-    t.ok(logged > 0n, 'usage was logged before the crash')
-    // A host crash: the process ends without evicting anyone; one guest's files are lost too.
-    await first.host.close()
-    const { rmSync } = await import('node:fs')
+    const logged = {
+      ...(hp.ledger.state.guests.get(keeper.id)?.used as { cpu: bigint; disk: bigint; net: bigint })
+    }
+    t.equal(logged.net, 1n + 8n, "usage was logged before the crash: 1 byte in, 'starts=1' out")
+    // More work that no usage record has seen yet, then the crash: the process state is gone, the
+    // sandboxes die, nothing is flushed or evicted. (The Host object is abandoned, its timer stopped.)
+    await first.host.deliverTo(keeper.id, 'client', new Uint8Array([1, 2, 3]))
+    const crashed = first.host as unknown as {
+      timer: NodeJS.Timeout
+      sandboxes: Array<{ close(): Promise<void> }>
+      guests: Map<string, unknown>
+    }
+    clearInterval(crashed.timer)
+    crashed.guests.clear()
+    await Promise.all(crashed.sandboxes.map((sb) => sb.close()))
     rmSync(join(dir, 'guests', lost.id), { recursive: true, force: true })
+    while (Date.now() < now + 1500) await new Promise((r) => setTimeout(r, 50))
 
-    const evicted = new Map<string, EvictEvent>()
     const second = await startHost(t, { hp, dir, mips: 1000, sandboxes: 1 })
-    second.host.on('evict', (e: EvictEvent) => evicted.set(e.guest, e))
-    const rec = recorder(second.host)
     const info = second.host.guest(keeper.id)
     t.ok(info, 'the guest with credit and files runs again')
-    t.ok((info?.used.cpu ?? 0n) >= logged, 'its usage continues from the log')
-    t.notOk(second.host.guest(lost.id), 'the guest whose files are gone is not running')
-    const lostInfo = hp.ledger.state.guests.get(lost.id)
-    t.equal(lostInfo?.ended?.reason, 'restart', 'and was evicted')
-    await second.host.deliverTo(keeper.id, 'client', new Uint8Array([1]))
+    t.equal(
+      info?.used.net,
+      logged.net,
+      'net continues from the log: the unlogged packets are not charged, the logged ones not again'
+    )
+    t.ok((info?.used.cpu ?? 0n) >= logged.cpu, 'cpu continues from the log')
+    t.ok((info?.used.cpu ?? 0n) < logged.cpu + 1000n, 'plus only what loading and start cost now')
+    t.equal(info?.used.disk, 7n, "its store is the one it wrote, now 'starts' = '2'")
+    t.equal(
+      hp.ledger.state.guests.get(lost.id)?.ended?.reason,
+      'restart',
+      'a guest whose files are gone is evicted'
+    )
+    t.equal(
+      hp.ledger.state.guests.get(expiring.id)?.ended?.reason,
+      'expired',
+      'a guest whose claim expired is evicted'
+    )
+    t.equal(
+      hp.ledger.state.free(c.cpu),
+      100_000n - (hp.ledger.state.guests.get(expiring.id)?.used.cpu ?? 0n),
+      'its unused credit is free again'
+    )
+    t.equal(await second.host.deliverTo(keeper.id, 'client', new Uint8Array([1])), true)
     await second.host.flushUsage()
-    const after = hp.ledger.state.guests.get(keeper.id)?.used.cpu as bigint
-    t.ok(after >= logged, 'cumulative usage never goes back')
-    t.ok(rec.logs.length >= 0)
+    const after = hp.ledger.state.guests.get(keeper.id)?.used as { cpu: bigint; net: bigint }
+    t.equal(after.net, logged.net + 1n + 8n, 'billing goes on from there')
     // Reservations match the log: every guest the log says is running is running here, and only those.
     const running = [...hp.ledger.state.guests.values()]
       .filter((g) => g.host === hp.key && !g.ended && !g.void)
