@@ -3,7 +3,8 @@
  * (protocol.ts). Started by sandbox.ts; never imported by the host itself, so a V8 abort in here
  * (isolated-vm 5 has one, see docs/HOST.md) takes down this process only.
  */
-import { GuestRuntime, bare, calibrate, makeSpare, type Spare } from './runtime.js'
+import { GuestRuntime, makeSpare, type Spare } from './runtime.js'
+import { bare, calibrate } from './calibrate.js'
 import type { CallResult, ChildMessage, Event, Request } from './protocol.js'
 
 const guests = new Map<string, GuestRuntime>()

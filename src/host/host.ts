@@ -13,9 +13,6 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { QuidError, ErrorCodes } from '../ledger/errors.js'
 import { deployRequestId } from '../ledger/codecs.js'
-import { signable } from '../ledger/hash.js'
-import { signId, signRecord } from '../ledger/sign.js'
-import { verifySignature } from '../ledger/verify.js'
 import { fromHex, toHex } from '../ledger/bytes.js'
 import * as build from '../ledger/build.js'
 import { formatAddress, guestAddress } from '../vnet/address.js'
@@ -24,91 +21,15 @@ import { HOST_DEFAULTS } from './constants.js'
 import { miToNs, nsToMi } from './meter.js'
 import { Sandbox, SandboxCrashed } from './sandbox.js'
 import type { Budget, CallResult, Event } from './protocol.js'
+import { Book } from './book.js'
+import { verifyStop } from './requests.js'
+import type { EvictEvent, GuestInfo, GuestRouter, Guest, HostOptions, Packet } from './types.js'
 import type { Ledger } from '../ledger/ledger.js'
-import type { KeyPair } from '../ledger/identity.js'
 import type { EvictReason, ResourceVector } from '../ledger/records.js'
 import type { Amounts } from '../ledger/amounts.js'
 
-/** A packet a guest sent, handed to the router. `from` is the guest's address. */
-export interface Packet {
-  from: string
-  to: string
-  data: Uint8Array
-}
-
-/** Where guests' outgoing packets go (the agent wires this to the virtual network). */
-export interface GuestRouter {
-  send(packet: Packet): void
-}
-
-export interface HostOptions {
-  ledger: Ledger
-  /** Directory for guests' code and stores (one subdirectory per guest). */
-  dir: string
-  /** Most the host is willing to owe at once, per resource, published in its `capacity` record. */
-  limits: Amounts
-  /** Default: packets to this host's own guests are delivered, others dropped. */
-  router?: GuestRouter
-  memoryLimitMb?: number
-  callWallMs?: number
-  meteringSliceMs?: number
-  usageIntervalMs?: number
-  maxGuests?: number
-  sandboxes?: number
-  maxCodeBytes?: number
-  maxSendsPerCall?: number
-  /** Skip calibration and use this rating (tests that need exact figures). */
-  mips?: number
-  now?: () => number
-}
-
-export interface GuestInfo {
-  id: string
-  address: string
-  owner: string
-  reserved: ResourceVector
-  used: ResourceVector
-}
-
-interface Guest {
-  id: string
-  address: string
-  owner: string
-  storeDir: string
-  dir: string
-  code: string
-  reserved: ResourceVector
-  expires: number
-  /** cpu MI already in the log when this process took the guest over (restart). */
-  baseCpu: bigint
-  cpuNs: bigint
-  net: bigint
-  disk: bigint
-  /** What the log says was used (the last usage record). */
-  logged: ResourceVector
-  sandbox: Sandbox
-  chain: Promise<unknown>
-  ended: boolean
-  /** How it ended, once it has. */
-  final?: EvictEvent
-}
-
-export interface EvictEvent {
-  guest: string
-  reason: EvictReason
-  used: ResourceVector
-  /** cpu MI measured, before capping at the reservation (what a guest overdrew is its overshoot). */
-  measuredCpu: bigint
-  detail?: string
-}
-
-const same = (a: ResourceVector, b: ResourceVector): boolean =>
-  a.cpu === b.cpu && a.disk === b.disk && a.net === b.net
-
-/** The signature an owner gives to stop its guest early: Ed25519 over `namespace('stop') · guest id`. */
-export function signStop(guest: string, owner: KeyPair): Uint8Array {
-  return signId('stop', fromHex(guest, 32, 'guest id'), owner)
-}
+export type { Packet, GuestRouter, HostOptions, GuestInfo, EvictEvent } from './types.js'
+export { signStop } from './requests.js'
 
 export class Host extends ReadyResource {
   readonly ledger: Ledger
@@ -127,11 +48,12 @@ export class Host extends ReadyResource {
   private pending = 0
   private timer: NodeJS.Timeout | null = null
   private recovering: Promise<void> = Promise.resolve()
-  private flushing: Promise<void> = Promise.resolve()
+  private readonly book: Book
 
   constructor(opts: HostOptions) {
     super()
     this.ledger = opts.ledger
+    this.book = new Book(opts.ledger, () => this.clock())
     this.dir = opts.dir
     this.limits = opts.limits
     this.fixedMips = opts.mips
@@ -231,17 +153,23 @@ export class Host extends ReadyResource {
 
   /** Running guests with what they have used so far. */
   list(): GuestInfo[] {
-    return [...this.guests.values()].map((g) => ({
+    return [...this.guests.values()].map((g) => this.info(g))
+  }
+
+  /** A running guest, by id or address. */
+  guest(idOrAddress: string): GuestInfo | undefined {
+    const g = this.guests.get(idOrAddress) ?? this.byAddress.get(idOrAddress)
+    return g && this.info(g)
+  }
+
+  private info(g: Guest): GuestInfo {
+    return {
       id: g.id,
       address: g.address,
       owner: g.owner,
       reserved: { ...g.reserved },
       used: this.used(g)
-    }))
-  }
-
-  guest(id: string): GuestInfo | undefined {
-    return this.list().find((g) => g.id === id)
+    }
   }
 
   /**
@@ -269,38 +197,17 @@ export class Host extends ReadyResource {
       const dir = join(this.dir, 'guests', id)
       await mkdir(dir, { recursive: true })
       await writeFile(join(dir, 'code.js'), source)
-      const expires = Math.min(
-        ...request.claims.map((c) => this.ledger.claim(toHex(c.claim))?.expires ?? 0)
-      )
-      g = this.track({
-        id,
-        address: formatAddress(guestAddress(this.ledger.id, idBytes)),
-        owner: toHex(request.owner),
-        dir,
-        storeDir: join(dir, 'store'),
-        code: source,
-        reserved: { ...request.resources },
-        expires,
-        baseCpu: 0n,
-        cpuNs: 0n,
-        net: 0n,
+      const spends = request.claims.map((c) => toHex(c.claim))
+      g = this.adopt(id, toHex(request.owner), source, request.resources, spends, {
+        cpu: 0n,
         disk: 0n,
-        logged: { cpu: 0n, disk: 0n, net: 0n },
-        sandbox: this.pickSandbox(),
-        chain: Promise.resolve(),
-        ended: false
+        net: 0n
       })
     } finally {
       this.pending--
     }
     await this.boot(g)
-    return {
-      id: g.id,
-      address: g.address,
-      owner: g.owner,
-      reserved: { ...g.reserved },
-      used: this.used(g)
-    }
+    return this.info(g)
   }
 
   /** Loads a guest's code in its sandbox and runs `start`; throws if the guest ended doing so. */
@@ -354,7 +261,38 @@ export class Host extends ReadyResource {
     return reply.started ? { result, started: reply.started } : { result }
   }
 
-  private track(g: Guest): Guest {
+  /**
+   * Takes a guest on: the record of what it may use and has used (`used`: what the log says, for a
+   * guest resumed after a restart), placed in the sandbox with the fewest guests.
+   */
+  private adopt(
+    id: string,
+    owner: string,
+    code: string,
+    reserved: ResourceVector,
+    claims: string[],
+    used: ResourceVector
+  ): Guest {
+    const dir = join(this.dir, 'guests', id)
+    const g: Guest = {
+      id,
+      address: formatAddress(guestAddress(this.ledger.id, fromHex(id, 32))),
+      owner,
+      dir,
+      storeDir: join(dir, 'store'),
+      code,
+      reserved: { ...reserved },
+      // The guest is paid only while every claim paying for it is live.
+      expires: Math.min(...claims.map((c) => this.ledger.claim(c)?.expires ?? 0)),
+      baseCpu: used.cpu,
+      cpuNs: 0n,
+      net: used.net,
+      disk: used.disk,
+      logged: { ...used },
+      sandbox: this.pickSandbox(),
+      chain: Promise.resolve(),
+      ended: false
+    }
     this.guests.set(g.id, g)
     this.byAddress.set(g.address, g)
     g.sandbox.guests.add(g.id)
@@ -502,13 +440,7 @@ export class Host extends ReadyResource {
   async stop(guest: string, signature: Uint8Array): Promise<EvictEvent> {
     const g = this.guests.get(guest)
     if (!g) throw new QuidError(ErrorCodes.UNKNOWN_GUEST, 'no such guest on this host')
-    if (
-      !verifySignature(
-        signature,
-        signable('stop', fromHex(guest, 32, 'guest id')),
-        fromHex(g.owner, 32, 'owner')
-      )
-    ) {
+    if (!verifyStop(guest, g.owner, signature)) {
       throw new QuidError(ErrorCodes.BAD_SIGNATURE, "the owner's stop signature does not verify")
     }
     try {
@@ -533,25 +465,11 @@ export class Host extends ReadyResource {
     const used = this.used(g)
     if (reason === 'cpu-exhausted') used.cpu = g.reserved.cpu
     used.disk = 0n
-    await this.appendEvict(g.id, used, reason)
+    await this.book.evict(g.id, used, reason)
     const measuredCpu = g.baseCpu + nsToMi(g.cpuNs, this.mips)
     const ev: EvictEvent = { guest: g.id, reason, used, measuredCpu, ...(detail ? { detail } : {}) }
     g.final = ev
     this.emit('evict', ev)
-  }
-
-  private async appendEvict(id: string, used: ResourceVector, reason: EvictReason): Promise<void> {
-    // Usage flushes and evictions of one guest must not interleave (an evict ends the guest).
-    const run = this.flushing.then(() =>
-      this.ledger.appendOwn(
-        build.evict(this.ledger.id, fromHex(id, 32), used, reason, this.clock())
-      )
-    )
-    this.flushing = run.then(
-      () => {},
-      () => {}
-    )
-    await run
   }
 
   /** The periodic work: evict guests whose paying claims expired, then log usage. */
@@ -564,26 +482,8 @@ export class Host extends ReadyResource {
   }
 
   /** Appends one batch of `usage` records for every guest whose figures moved since the last. */
-  flushUsage(): Promise<void> {
-    const run = this.flushing.then(async () => {
-      const batch: Array<{ g: Guest; used: ResourceVector }> = []
-      for (const g of this.guests.values()) {
-        const used = this.used(g)
-        if (!g.ended && !same(used, g.logged)) batch.push({ g, used })
-      }
-      if (batch.length === 0) return
-      const time = this.clock()
-      await this.ledger.append(
-        batch.map(({ g, used }) =>
-          signRecord(build.usage(this.ledger.id, fromHex(g.id, 32), used, time), [
-            this.ledger.keyPair
-          ])
-        )
-      )
-      for (const { g, used } of batch) g.logged = used
-    })
-    this.flushing = run.catch(() => {})
-    return run
+  async flushUsage(): Promise<void> {
+    await this.book.usage([...this.guests.values()].map((g) => ({ guest: g, used: this.used(g) })))
   }
 
   /** A sandbox died: bill and evict the guest that was running, move the others to a new sandbox. */
@@ -639,7 +539,7 @@ export class Host extends ReadyResource {
       else if (!existsSync(codePath)) reason = 'restart'
       if (reason) {
         await rm(dir, { recursive: true, force: true })
-        await this.appendEvict(info.id, { ...info.used, disk: 0n }, reason)
+        await this.book.evict(info.id, { ...info.used, disk: 0n }, reason)
         this.emit('evict', {
           guest: info.id,
           reason,
@@ -648,25 +548,15 @@ export class Host extends ReadyResource {
         })
         continue
       }
-      const idBytes = fromHex(info.id, 32)
-      const g = this.track({
-        id: info.id,
-        address: formatAddress(guestAddress(this.ledger.id, idBytes)),
-        owner: info.owner,
-        dir,
-        storeDir: join(dir, 'store'),
-        code: await readFile(codePath, 'utf8'),
-        reserved: { ...info.reserved },
-        expires,
-        baseCpu: info.used.cpu,
-        cpuNs: 0n,
-        net: info.used.net,
-        disk: info.used.disk,
-        logged: { ...info.used },
-        sandbox: this.pickSandbox(),
-        chain: Promise.resolve(),
-        ended: false
-      })
+      const code = await readFile(codePath, 'utf8')
+      const g = this.adopt(
+        info.id,
+        info.owner,
+        code,
+        info.reserved,
+        info.spends.map((sp) => sp.claim),
+        info.used
+      )
       await this.revive(g)
     }
   }

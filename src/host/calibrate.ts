@@ -1,0 +1,63 @@
+/**
+ * The host's yardsticks, run in a sandbox process: the MIPS calibration published in the host's
+ * `capacity` record, and the bare isolate the `host` benchmark compares admission and metering to.
+ */
+import ivm from 'isolated-vm'
+
+/**
+ * The reference workload of the MIPS rating: 5,000,000 iterations of a loop body counted as 10
+ * instructions, i.e. 50 MI by definition. What matters is that it is fixed, so that ratings of two
+ * hosts compare; it is integer work like most guest code.
+ */
+export const CALIBRATION_CODE =
+  'let x = 0; for (let i = 0; i < 5e6; i++) { x = (x + i * 7) ^ (x >>> 3) } x'
+export const CALIBRATION_MI = 50
+
+/** Runs the workload once to warm up, then `runs` times; returns the median rating in MI/s. */
+export async function calibrate(runs: number): Promise<{ mips: number; samples: number[] }> {
+  const isolate = new ivm.Isolate({ memoryLimit: 16 })
+  try {
+    const context = await isolate.createContext()
+    const script = await isolate.compileScript(`(function () { ${CALIBRATION_CODE} })`)
+    const fn = (await script.run(context, { reference: true })) as ivm.Reference
+    await fn.apply(undefined, [])
+    const samples: number[] = []
+    for (let i = 0; i < runs; i++) {
+      const before = isolate.cpuTime
+      await fn.apply(undefined, [])
+      const seconds = Number(isolate.cpuTime - before) / 1e9
+      samples.push(Math.max(1, Math.round(CALIBRATION_MI / seconds)))
+    }
+    const sorted = [...samples].sort((x, y) => x - y)
+    return { mips: sorted[Math.floor(sorted.length / 2)] as number, samples }
+  } finally {
+    isolate.dispose()
+  }
+}
+
+/**
+ * A bare isolate, the yardstick of the `host` benchmark. Without `calls`: the time to create an
+ * isolate, a context and eval `code`. With `calls`: `code` is a function expression, called that
+ * many times; the time of the last call (warm, as a guest's handler is).
+ */
+export async function bare(code: string, memoryLimitMb: number, calls?: number): Promise<number> {
+  const t0 = process.hrtime.bigint()
+  const isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb })
+  try {
+    const context = await isolate.createContext()
+    if (!calls) {
+      await context.eval(code)
+      return Number(process.hrtime.bigint() - t0)
+    }
+    const fn = (await context.eval(code, { reference: true })) as ivm.Reference
+    let last = 0
+    for (let i = 0; i < calls; i++) {
+      const t1 = process.hrtime.bigint()
+      await fn.apply(undefined, [])
+      last = Number(process.hrtime.bigint() - t1)
+    }
+    return last
+  } finally {
+    isolate.dispose()
+  }
+}

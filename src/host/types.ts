@@ -1,0 +1,79 @@
+/** The host's public types, and its record of one running guest. */
+import type { Ledger } from '../ledger/ledger.js'
+import type { EvictReason, ResourceVector } from '../ledger/records.js'
+import type { Amounts } from '../ledger/amounts.js'
+import type { Sandbox } from './sandbox.js'
+
+/** A packet a guest sent, handed to the router. `from` is the guest's address. */
+export interface Packet {
+  from: string
+  to: string
+  data: Uint8Array
+}
+
+/** Where guests' outgoing packets go (the agent wires this to the virtual network). */
+export interface GuestRouter {
+  send(packet: Packet): void
+}
+
+export interface HostOptions {
+  ledger: Ledger
+  /** Directory for guests' code and stores (one subdirectory per guest). */
+  dir: string
+  /** Most the host is willing to owe at once, per resource, published in its `capacity` record. */
+  limits: Amounts
+  /** Default: packets to this host's own guests are delivered, others dropped. */
+  router?: GuestRouter
+  memoryLimitMb?: number
+  callWallMs?: number
+  meteringSliceMs?: number
+  usageIntervalMs?: number
+  maxGuests?: number
+  sandboxes?: number
+  maxCodeBytes?: number
+  maxSendsPerCall?: number
+  /** Skip calibration and use this rating (tests that need exact figures). */
+  mips?: number
+  now?: () => number
+}
+
+export interface GuestInfo {
+  id: string
+  address: string
+  owner: string
+  reserved: ResourceVector
+  used: ResourceVector
+}
+
+/** What the host knows of a running guest (internal). */
+export interface Guest {
+  id: string
+  address: string
+  owner: string
+  storeDir: string
+  dir: string
+  code: string
+  reserved: ResourceVector
+  expires: number
+  /** cpu MI already in the log when this process took the guest over (restart). */
+  baseCpu: bigint
+  cpuNs: bigint
+  net: bigint
+  disk: bigint
+  /** What the log says was used (the last usage record). */
+  logged: ResourceVector
+  sandbox: Sandbox
+  chain: Promise<unknown>
+  ended: boolean
+  /** How it ended, once it has. */
+  final?: EvictEvent
+}
+
+export interface EvictEvent {
+  guest: string
+  reason: EvictReason
+  used: ResourceVector
+  /** cpu MI measured, before capping at the reservation (what a guest overdrew is its overshoot). */
+  measuredCpu: bigint
+  detail?: string
+}
