@@ -6,9 +6,10 @@
  * amounts as strings in quid's amount syntax.
  */
 import { readFile, writeFile } from 'node:fs/promises'
-import { resolve as resolvePath } from 'node:path'
+import { join, resolve as resolvePath } from 'node:path'
 import { QuidError, ErrorCodes } from '../ledger/errors.js'
 import { formatId, parseId } from '../ledger/identity.js'
+import { logKey } from '../ledger/logs.js'
 import { fromHex, toHex } from '../ledger/bytes.js'
 import {
   RESOURCES,
@@ -385,6 +386,50 @@ export function controlHandlers(agent: Agent): Record<string, ControlHandler> {
           base64: Buffer.from(i.payload).toString('base64')
         }
       })
+    },
+
+    /**
+     * Brings other participants' logs up to date over the swarm and writes each as an export file
+     * into `dir`, for `quid audit --id` while this agent holds the store.
+     */
+    async exportLogs(params, ctx) {
+      const dir = resolvePath(str(params, 'dir') as string)
+      const list = params.ids
+      if (!Array.isArray(list) || list.length === 0 || list.length > 10_000) {
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          'ids must be a list of 1 to 10,000 participant ids'
+        )
+      }
+      const out: Json[] = []
+      for (const text of list) {
+        const id = parseId(String(text))
+        const key = toHex(id)
+        const log = agent.node.logs.open(id)
+        try {
+          await log.ready()
+          await log.update().catch(() => false)
+          const head = await log.head()
+          const length = head ? head.length : 0
+          for (let i = 0; i < length; i++) {
+            await log.get(i)
+            if (i % 256 === 255 || i === length - 1)
+              ctx.progress({ step: `fetch ${key.slice(0, 8)}`, done: i + 1, total: length })
+          }
+        } finally {
+          await log.close()
+        }
+        const core = key === agent.key ? agent.ledger.core : agent.store.get({ key: logKey(id) })
+        try {
+          const exported = await exportCore(core, id)
+          const file = join(dir, `${key}.qlog`)
+          await writeFile(file, encodeExport(exported))
+          out.push({ id: key, file, entries: exported.length })
+        } finally {
+          if (core !== agent.ledger.core) await core.close()
+        }
+      }
+      return out
     },
 
     async export(params) {

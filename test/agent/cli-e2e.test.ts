@@ -419,6 +419,31 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     t.match(r.stderr, /no agent is running/)
   }
 
+  // Export and audit while the agents run: the agents hold the stores and do the reading.
+  const exported = await json<{ entries: number; file: string }>(t, [
+    'export',
+    '--dir',
+    dir('alice'),
+    '--out',
+    join(root, 'alice.qlog')
+  ])
+  t.ok(exported.entries >= 4, "alice's log is exported through her agent")
+  const everyone = ['alice', 'bob', 'carol'].flatMap((n) => ['--id', ids[n] as string])
+  const audited = await quid(['audit', '--dir', dir('carol'), ...everyone, '--json'])
+  t.equal(
+    audited.code,
+    0,
+    `the audit over the swarm is clean${audited.code ? `: ${audited.stdout.slice(0, 2000)} ${audited.stderr}` : ''}`
+  )
+  const report = JSON.parse(audited.stdout) as {
+    ok: boolean
+    logs: unknown[]
+    stats: { entries: number }
+  }
+  t.equal(report.ok, true)
+  t.equal(report.logs.length, 3, 'three logs fetched over the swarm')
+  t.ok(report.stats.entries > exported.entries, 'more entries than alice alone')
+
   // SIGTERM: each agent shuts down cleanly and says so.
   for (const d of [carol, bob, alice]) {
     t.equal(await stop(d.child), 0, 'the agent exits 0')

@@ -2,8 +2,14 @@
  * `quid audit`: check export files and/or participants' logs, print what they owe and every
  * violation; `--json` for the full report, `--html FILE` for a page to read. Exit 4 on violations.
  */
-import { writeFile } from 'node:fs/promises'
-import { parseId } from '../../ledger/identity.js'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseId, readKeyFile } from '../../ledger/identity.js'
+import { toHex } from '../../ledger/bytes.js'
+import { Node } from '../../exchange/node.js'
+import { SwarmLogs } from '../../exchange/swarm-logs.js'
+import { callAgent } from '../control.js'
 import { CorestoreLogs } from '../../ledger/logs.js'
 import { QuidError, ErrorCodes } from '../../ledger/errors.js'
 import { formatAmount, RESOURCES } from '../../ledger/amounts.js'
@@ -22,7 +28,7 @@ export const auditCommand: Command = {
   summary:
     "verify export files and participants' logs, replay every rule, report violations (exit 4)",
   usage:
-    'quid audit [FILE ...] [--id ID ...] [--dir DIR] [--json] [--html FILE] [--cache FILE] [--now MS] [--workers N] [--timeout MS]',
+    'quid audit [FILE ...] [--id ID ...] [--dir DIR] [--json] [--html FILE] [--cache FILE] [--now MS] [--workers N] [--timeout MS] [--bootstrap H:P,...]',
   options: {
     id: { type: 'string', multiple: true },
     dir: { type: 'string' },
@@ -32,6 +38,7 @@ export const auditCommand: Command = {
     now: { type: 'string' },
     workers: { type: 'string' },
     timeout: { type: 'string' },
+    bootstrap: { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   },
   async run(values, positionals, io) {
@@ -48,10 +55,23 @@ export const auditCommand: Command = {
     const bar = progressBar(values.json ? null : process.stderr)
     const loaded = await loadFiles(positionals)
     const copies: LogCopy[] = [...loaded.copies]
-    if (ids.length > 0)
-      copies.push(...(await fromStore(values.dir as string | undefined, io, ids, timeout, bar)))
+    const problems = [...loaded.problems]
+    if (ids.length > 0) {
+      const bootstrap =
+        values.bootstrap === undefined ? undefined : String(values.bootstrap).split(',')
+      const got = await fromStore(
+        values.dir as string | undefined,
+        io,
+        ids,
+        timeout,
+        bar,
+        bootstrap
+      )
+      copies.push(...got.copies)
+      problems.push(...got.problems)
+    }
     const cache = values.cache ? await AuditCache.open(values.cache as string) : AuditCache.none()
-    const report = await audit(copies, loaded.problems, {
+    const report = await audit(copies, problems, {
       now,
       cache,
       ...(workers === undefined ? {} : { workers }),
@@ -65,23 +85,73 @@ export const auditCommand: Command = {
   }
 }
 
-/** Logs held in (replicated into) the participant's Corestore. */
+/**
+ * Participants' logs, by id. With an agent running for the directory, the agent fetches them over
+ * the swarm and hands them over as export files (it holds the store). Without one, the logs are
+ * read from the directory's Corestore; with `--bootstrap`, a node joins the network first and
+ * replicates them into it.
+ */
 async function fromStore(
   dir: string | undefined,
   io: Io,
   ids: Uint8Array[],
   timeout: number,
-  bar: ReturnType<typeof progressBar>
-): Promise<LogCopy[]> {
+  bar: ReturnType<typeof progressBar>,
+  bootstrap: string[] | undefined
+): Promise<{ copies: LogCopy[]; problems: AuditViolation[] }> {
   const root = participantDir(dir, io.env)
   await openParticipant(root)
-  const store = await openStore(paths(root).store)
+  const p = paths(root)
+  const viaAgent = await throughAgent(p.socket, ids, timeout, bar)
+  if (viaAgent) return viaAgent
+  const store = await openStore(p.store)
+  let node: Node | null = null
   try {
-    return await loadLogs(new CorestoreLogs(store, { timeout }), ids, (p) =>
-      bar(`fetch ${p.id.slice(0, 8)}`, p.done, p.total)
+    if (bootstrap) {
+      node = new Node({
+        keyPair: await readKeyFile(p.keyFile),
+        store,
+        bootstrap,
+        firewalled: false,
+        market: null
+      })
+      await node.ready()
+    }
+    const source = node ? new SwarmLogs(node, { timeout }) : new CorestoreLogs(store, { timeout })
+    const copies = await loadLogs(source, ids, (q) =>
+      bar(`fetch ${q.id.slice(0, 8)}`, q.done, q.total)
     )
+    return { copies, problems: [] }
   } finally {
+    await node?.close()
     await store.close()
+  }
+}
+
+/** Asks a running agent for the logs; null when no agent runs for the directory. */
+async function throughAgent(
+  socket: string,
+  ids: Uint8Array[],
+  timeout: number,
+  bar: ReturnType<typeof progressBar>
+): Promise<{ copies: LogCopy[]; problems: AuditViolation[] } | null> {
+  const tmp = await mkdtemp(join(tmpdir(), 'quid-audit-'))
+  try {
+    let files: Array<{ file: string }>
+    try {
+      files = (await callAgent(
+        socket,
+        'exportLogs',
+        { ids: ids.map((id) => toHex(id)), dir: tmp, timeoutMs: timeout },
+        { onProgress: (q) => bar(String(q.step), Number(q.done), Number(q.total)) }
+      )) as Array<{ file: string }>
+    } catch (err) {
+      if (err instanceof QuidError && err.code === ErrorCodes.NO_AGENT) return null
+      throw err
+    }
+    return await loadFiles(files.map((f) => f.file))
+  } finally {
+    await rm(tmp, { recursive: true, force: true })
   }
 }
 

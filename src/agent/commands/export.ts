@@ -1,5 +1,8 @@
 /** `quid export`: this participant's log with its signed head, as a file anyone can audit. */
 import { writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { QuidError, ErrorCodes } from '../../ledger/errors.js'
+import { callAgent } from '../control.js'
 import { readKeyFile } from '../../ledger/identity.js'
 import { toHex } from '../../ledger/bytes.js'
 import { exportCore } from '../../audit/export.js'
@@ -24,6 +27,19 @@ export const exportCommand: Command = {
     const kp = await readKeyFile(p.keyFile)
     const id = toHex(kp.publicKey)
     const out = (values.out as string | undefined) ?? `quid-${id.slice(0, 16)}.qlog`
+    // While the agent runs it holds the store: it writes the file instead.
+    const viaAgent = await callAgent(p.socket, 'export', { out: resolve(out) }).catch(
+      (err: unknown) => {
+        if (err instanceof QuidError && err.code === ErrorCodes.NO_AGENT) return null
+        throw err
+      }
+    )
+    if (viaAgent) {
+      const r = viaAgent as { id: string; file: string; entries: number; bytes: number }
+      if (values.json) io.out(JSON.stringify(r))
+      else io.out(`exported ${r.entries} entries of ${r.id} to ${r.file} (${r.bytes} bytes)`)
+      return 0
+    }
     const store = await openStore(p.store)
     let bytes: Uint8Array
     let length: number
