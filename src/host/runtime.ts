@@ -123,7 +123,12 @@ export class GuestRuntime {
         throw new End('misbehaved')
       }
       try {
-        await script.run(context, { timeout: budget.wallMs })
+        // The completion value stays in the isolate: a Reference, released at once, never a copy.
+        const completion = (await script.run(context, {
+          timeout: budget.wallMs,
+          reference: true
+        })) as ivm.Reference
+        completion.release()
       } catch (err) {
         if (this.ending || this.isolate.isDisposed) throw err
         this.detail = (err as Error).message

@@ -12,3 +12,6 @@ quid.on('start', () => {
   quid.store.put('view', view)
 })
 quid.on('message', (data) => quid.log('got', data.length))
+// The script's completion value is a view on a resizable buffer: it must stay in the isolate.
+const last = new Uint8Array(new ArrayBuffer(8, { maxByteLength: 16 }), 4)
+last
