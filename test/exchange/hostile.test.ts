@@ -23,7 +23,11 @@ t.test(
     const target = b.node.swarm.keyPair.publicKey
     const startLength = b.ledger.length
     const misbehaved: string[] = []
-    b.node.on('misbehave', (_p, err: { code: string }) => misbehaved.push(err.code))
+    const why: unknown[] = []
+    b.node.on('misbehave', (_p, err: { code: string; details: { why?: unknown } }) => {
+      misbehaved.push(err.code)
+      why.push(err.details.why)
+    })
 
     const mallory = generateKeyPair()
     const offerOf = (kp = mallory): Offer =>
@@ -65,6 +69,7 @@ t.test(
       h.hello(generateKeyPair())
       h.send('propose', randomBytes(64 * 1024))
     })
+    t.equal(why.at(-1), 'oversize', 'refused for its size, before decoding')
     await attack('a hello signed by another key', 'auth-failed', (h) => {
       // Claims to be A, signs with its own key.
       const forged = encodeMessage('hello', {
