@@ -123,7 +123,7 @@ t.test(
       disk: 1000n
     })
     const now = Date.now()
-    const c = await fund(hp, owner, { cpu: 100_000n }, { time: now - 1000, expires: now + 1500 })
+    const c = await fund(hp, owner, { cpu: 100_000n }, { time: now - 1000, expires: now + 2500 })
     const expiring = await first.host.deploy(
       deployOf(hp, owner, guestCode('echo'), [spend(c.cpu, 'cpu', 100_000n)])
     )
@@ -145,7 +145,7 @@ t.test(
     crashed.guests.clear()
     await Promise.all(crashed.sandboxes.map((sb) => sb.close()))
     rmSync(join(dir, 'guests', lost.id), { recursive: true, force: true })
-    while (Date.now() < now + 1500) await new Promise((r) => setTimeout(r, 50))
+    while (Date.now() < now + 2500) await new Promise((r) => setTimeout(r, 50))
 
     const second = await startHost(t, { hp, dir, mips: 1000, sandboxes: 1 })
     const info = second.host.guest(keeper.id)
@@ -200,13 +200,13 @@ t.test('a guest whose paying claim expires is evicted at the next tick', async (
   const s = await startHost(t, { mips: 1000, sandboxes: 1 })
   const owner = await participant(t, 'owner')
   const now = Date.now()
-  const c = await fund(s.hp, owner, { cpu: 10_000n }, { time: now - 1000, expires: now + 500 })
+  const c = await fund(s.hp, owner, { cpu: 10_000n }, { time: now - 1000, expires: now + 2000 })
   const g = await s.host.deploy(
     deployOf(s.hp, owner, guestCode('echo'), [spend(c.cpu, 'cpu', 10_000n)])
   )
   await s.host.tick()
   t.ok(s.host.guest(g.id), 'still running before its claim expires')
-  while (Date.now() < now + 500) await new Promise((r) => setTimeout(r, 50))
+  while (Date.now() < now + 2000) await new Promise((r) => setTimeout(r, 50))
   await s.host.tick()
   t.notOk(s.host.guest(g.id), 'evicted after')
   t.equal(s.hp.ledger.state.guests.get(g.id)?.ended?.reason, 'expired')
