@@ -13,6 +13,8 @@
  * sandbox calls (as a Reference the guest never sees) with `(kind, latin1Data, from)`; it returns
  * '' or a short description of what the handler threw.
  */
+import { HOST_DEFAULTS } from './constants.js'
+
 export const BOOTSTRAP = String.raw`
 'use strict'
 const host = $0
@@ -34,6 +36,8 @@ const create = Object.create
 const fromCharCode = String.fromCharCode
 const charCodeAt = String.prototype.charCodeAt
 const strSlice = String.prototype.slice
+const MAX_IN = ${HOST_DEFAULTS.maxValueBytes}
+const MAX_PACKET = ${HOST_DEFAULTS.maxPacketBytes}
 const jsonParse = JSON.parse
 const jsonStringify = JSON.stringify
 const StringCtor = String
@@ -72,14 +76,27 @@ function bytes(s) {
 }
 
 // A payload as (kind, latin1): 'b' for bytes, 's' for a string (the host encodes it as UTF-8).
-function payload(v, what) {
-  if (typeof v === 'string') return ['s', v]
-  if (isBytes(v)) return ['b', latin1(v)]
+// Sizes are checked here, before anything is copied out of the isolate: a guest cannot make the
+// sandbox (shared with other guests) hold more than MAX_IN characters or bytes of it per argument.
+function tooLong(n, max, what) {
+  if (n > max) throw new RangeError(what + ' is longer than ' + max)
+}
+
+function payload(v, what, max = MAX_IN) {
+  if (typeof v === 'string') {
+    tooLong(v.length, max, what)
+    return ['s', v]
+  }
+  if (isBytes(v)) {
+    tooLong(apply(taLength, v, []), max, what)
+    return ['b', latin1(v)]
+  }
   throw new TypeError(what + ' must be a Uint8Array or a string')
 }
 
-function text(v, what) {
+function text(v, what, max = MAX_IN) {
   if (typeof v !== 'string') throw new TypeError(what + ' must be a string')
+  tooLong(v.length, max, what)
   return v
 }
 
@@ -99,7 +116,7 @@ function logLine(args) {
   for (let i = 0; i < args.length && line.length < 1000; i++) {
     const a = args[i]
     const plain = typeof a === 'string' || typeof a === 'number' || typeof a === 'boolean' || typeof a === 'bigint' || a === undefined
-    line += (i ? ' ' : '') + (plain ? StringCtor(a) : describe(a))
+    line += (i ? ' ' : '') + apply(strSlice, plain ? StringCtor(a) : describe(a), [0, 1000])
   }
   return line
 }
@@ -128,6 +145,7 @@ const store = freeze(create(null, {
 
 function bytesArg(v, what) {
   if (!isBytes(v)) throw new TypeError(what + ' must be a Uint8Array')
+  tooLong(apply(taLength, v, []), MAX_IN, what)
   return latin1(v)
 }
 
@@ -153,7 +171,7 @@ const quid = freeze(create(null, {
     const list = handlers[event]
     list[list.length] = handler
   }) },
-  send: { value: freeze(function send(to, data) { const p = payload(data, 'data'); call('send', text(to, 'to'), p[0], p[1]) }) },
+  send: { value: freeze(function send(to, data) { const p = payload(data, 'data', MAX_PACKET); call('send', text(to, 'to', 128), p[0], p[1]) }) },
   now: { value: freeze(function now() { return call('now') }) },
   encode: { value: freeze(function encode(s) { return result(call('utf8.encode', text(s, 'text'))) }) },
   decode: { value: freeze(function decode(b) { return result(call('utf8.decode', bytesArg(b, 'bytes'))) }) },

@@ -22,7 +22,7 @@ t.test('the guest API', async (t) => {
       net: 1000n
     })
     const lines = rec.logs.filter((l) => l.guest === g.id).map((l) => l.line)
-    t.equal(lines.length, 16, 'every check ran')
+    t.equal(lines.length, 18, 'every check ran')
     t.same(
       lines.filter((l) => !l.endsWith(' ok')),
       [],

@@ -53,4 +53,20 @@ quid.on('start', () => {
     threw = true
   }
   check('seal refuses a short key', threw)
+  const refuses = (fn) => {
+    try {
+      fn()
+      return false
+    } catch (err) {
+      return err instanceof RangeError
+    }
+  }
+  check(
+    'send refuses a packet over 64 KiB',
+    refuses(() => quid.send(quid.self, new Uint8Array(65537)))
+  )
+  check(
+    'put refuses a value over 1 MiB before copying it',
+    refuses(() => quid.store.put('big', 'x'.repeat(2 * 1024 * 1024)))
+  )
 })
