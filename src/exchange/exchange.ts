@@ -80,6 +80,7 @@ interface OwnOffer {
 }
 
 const ZERO_SIGNATURE = new Uint8Array(64)
+const BUSY_RETRY_MS = 1000
 
 export class Exchange extends ReadyResource {
   readonly node: Node
@@ -98,6 +99,9 @@ export class Exchange extends ReadyResource {
   private readonly inflight = new Map<string, number>()
   private readonly maxInflight: number
   private readonly onpeer = (peer: Peer): void => this.greet(peer)
+  private readonly handler = (peer: Peer, m: AnyMessage): void => this.onmessage(peer, m)
+  /** Proposals refused as RATE_LIMITED (the acceptor was busy), re-sent after a pause. */
+  private readonly retries = new Map<string, NodeJS.Timeout>()
 
   constructor(opts: ExchangeOptions) {
     super()
@@ -112,14 +116,17 @@ export class Exchange extends ReadyResource {
   protected override async _open(): Promise<void> {
     await Promise.all([this.node.ready(), this.ledger.ready()])
     this.restore(await this.journal.open())
-    this.node.onmessage((peer, m) => this.onmessage(peer, m))
+    this.node.onmessage(this.handler)
     this.node.on('peer', this.onpeer)
     for (const peer of this.node.connected()) this.greet(peer)
     for (const out of this.outgoing.values()) this.resend(out)
   }
 
   protected override async _close(): Promise<void> {
+    this.node.offmessage(this.handler)
     this.node.off('peer', this.onpeer)
+    for (const timer of this.retries.values()) clearTimeout(timer)
+    this.retries.clear()
     const closed = new QuidError(ErrorCodes.CLOSED, 'the exchange is closed')
     for (const out of this.outgoing.values())
       for (const w of out.waiters.splice(0)) w.reject(closed)
@@ -468,6 +475,18 @@ export class Exchange extends ReadyResource {
   private onreject(peer: Peer, record: Uint8Array, code: string, message: string): void {
     const out = this.outgoing.get(toHex(record))
     if (!out || out.peer !== peer.key || out.completing) return
+    if (code === ErrorCodes.RATE_LIMITED) {
+      // Busy, not a no: ask again later (the proposal is given up only when too old).
+      this.emit('busy', out.id)
+      if (!this.retries.has(out.id)) {
+        const timer = setTimeout(() => {
+          this.retries.delete(out.id)
+          if (this.outgoing.has(out.id)) this.resend(out)
+        }, BUSY_RETRY_MS)
+        this.retries.set(out.id, timer)
+      }
+      return
+    }
     const known = (Object.values(ErrorCodes) as string[]).includes(code)
     const err = new QuidError(
       known ? (code as ErrorCode) : ErrorCodes.REFUSED,

@@ -136,6 +136,11 @@ export class Node extends ReadyResource {
     this.handlers.push(fn)
   }
 
+  offmessage(fn: (peer: Peer, message: AnyMessage) => void): void {
+    const i = this.handlers.indexOf(fn)
+    if (i !== -1) this.handlers.splice(i, 1)
+  }
+
   /** An open, authenticated connection to a participant, if there is one. */
   peer(id: Uint8Array | string): Peer | null {
     const set = this.byId.get(typeof id === 'string' ? id : toHex(id))

@@ -119,3 +119,37 @@ t.test(
     t.ok(await b.exchange.waitSettled(id), 'settled from B')
   }
 )
+
+t.test(
+  'a busy acceptor answers rate-limited; the proposals are re-sent and complete',
+  async (t) => {
+    const net = await network(t)
+    const a = await net.agent('a')
+    let busy = 0
+    const b = await net.agent('b', {
+      exchange: {
+        maxInflightPerPeer: 1,
+        policy: {
+          agreement: async (_r, ctx) => {
+            await new Promise((r) => setTimeout(r, 100))
+            return ctx.offer !== null
+          }
+        }
+      }
+    })
+    b.node.on('misbehave', () => busy--)
+    let retried = 0
+    a.exchange.on('busy', () => retried++)
+    await b.exchange.offer({ give: { disk: 10_000n }, want: { cpu: 100n } })
+    await a.node.reach(b.kp.publicKey, 20_000)
+    const all = await Promise.all(
+      [1n, 2n, 3n].map((n) =>
+        a.exchange.barter(b.kp.publicKey, { give: { cpu: n }, want: { disk: 100n * n } })
+      )
+    )
+    t.equal(all.length, 3, 'all three completed')
+    t.ok(retried > 0, `some were refused as busy and re-sent (${retried})`)
+    for (const s of all) t.equal(await copies(b, toHex(s.id)), 1, "each once in B's log")
+    t.equal(busy, 0, 'being busy is not misbehaviour')
+  }
+)
