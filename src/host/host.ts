@@ -192,11 +192,21 @@ export class Host extends ReadyResource {
       for (const id of input.follow ?? []) await this.ledger.follow(id)
       // The reservation: the ledger judges every claim and appends, or refuses and appends nothing.
       await this.ledger.appendOwn(build.admit(request, input.signature, this.clock()))
-      const idBytes = deployRequestId(request)
-      const id = toHex(idBytes)
+      const id = toHex(deployRequestId(request))
       const dir = join(this.dir, 'guests', id)
-      await mkdir(dir, { recursive: true })
-      await writeFile(join(dir, 'code.js'), source)
+      try {
+        await mkdir(dir, { recursive: true })
+        await writeFile(join(dir, 'code.js'), source)
+      } catch (err) {
+        // Admitted but cannot be kept: release the reservation at once rather than at a restart.
+        await rm(dir, { recursive: true, force: true }).catch(() => {})
+        await this.book.evict(id, { cpu: 0n, disk: 0n, net: 0n }, 'crashed')
+        throw new QuidError(
+          ErrorCodes.STORAGE,
+          `cannot store the guest's code: ${(err as Error).message}`,
+          { guest: id }
+        )
+      }
       const spends = request.claims.map((c) => toHex(c.claim))
       g = this.adopt(id, toHex(request.owner), source, request.resources, spends, {
         cpu: 0n,

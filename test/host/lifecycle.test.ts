@@ -211,3 +211,15 @@ t.test('a guest whose paying claim expires is evicted at the next tick', async (
   t.notOk(s.host.guest(g.id), 'evicted after')
   t.equal(s.hp.ledger.state.guests.get(g.id)?.ended?.reason, 'expired')
 })
+
+t.test('a guest whose code cannot be stored is released at once', async (t) => {
+  const s = await startHost(t, { mips: 1000, sandboxes: 1 })
+  const owner = await participant(t, 'owner')
+  const c = await fund(s.hp, owner, { cpu: 1000n })
+  rmSync(join(s.dir, 'guests'), { recursive: true, force: true })
+  writeFileSync(join(s.dir, 'guests'), 'not a directory')
+  const d = deployOf(s.hp, owner, guestCode('echo'), [spend(c.cpu, 'cpu', 1000n)])
+  await t.rejects(s.host.deploy(d), { code: ErrorCodes.STORAGE })
+  t.equal(s.hp.ledger.state.free(c.cpu), 1000n, 'the reservation is released')
+  t.equal(s.host.list().length, 0)
+})
