@@ -104,6 +104,8 @@ export class Node extends ReadyResource {
   }
 
   protected override async _close(): Promise<void> {
+    // Waits end now, not at their timeouts: their timers would keep the process alive.
+    this.emit('closing')
     for (const peer of this.peers) peer.destroy()
     await this.swarm.destroy()
   }
@@ -189,14 +191,15 @@ export class Node extends ReadyResource {
       const cleanup = (): void => {
         clearTimeout(timer)
         this.off('peer', onpeer)
-        this.off('close', onclose)
+        this.off('closing', onclose)
       }
       const onclose = (): void => {
         cleanup()
         reject(new QuidError(ErrorCodes.CLOSED, 'the node is closed'))
       }
+      if (this.closing) return onclose()
       this.on('peer', onpeer)
-      this.once('close', onclose)
+      this.once('closing', onclose)
     })
   }
 
