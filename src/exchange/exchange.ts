@@ -45,9 +45,10 @@ import {
   type AnyMessage,
   type Offer
 } from './messages.js'
-import { OfferBook, agreementSides, fitsOffer, priceOf, toVector } from './offers.js'
+import { OfferBook, OwnOffers, agreementSides, priceOf, toVector } from './offers.js'
+import { isSettled, verifyClaim, waitSettled } from './settlement.js'
 import { defaultPolicy, type AcceptancePolicy } from './policy.js'
-import { sleep, withTimeout } from './wait.js'
+import { withTimeout } from './wait.js'
 import type { Node } from './node.js'
 import type { Peer } from './peer.js'
 
@@ -74,11 +75,6 @@ interface Outgoing {
   waiters: Array<{ resolve(s: SignedRecord): void; reject(e: Error): void }>
 }
 
-interface OwnOffer {
-  offer: Offer
-  remaining: ResourceVector
-}
-
 const ZERO_SIGNATURE = new Uint8Array(64)
 const BUSY_RETRY_MS = 1000
 
@@ -93,7 +89,7 @@ export class Exchange extends ReadyResource {
   private readonly outgoing = new Map<string, Outgoing>()
   /** Transfers to us we counter-signed: record id → our signature (repeated on a retry). */
   private readonly signed = new Map<string, Uint8Array>()
-  private readonly ownOffers = new Map<string, OwnOffer>()
+  private readonly ownOffers = new OwnOffers()
   /** Proposals being answered, by record id, so a repeat waits for the first instead of racing. */
   private readonly answering = new Map<string, Promise<Uint8Array>>()
   private readonly inflight = new Map<string, number>()
@@ -141,11 +137,12 @@ export class Exchange extends ReadyResource {
       else if (e.op === 'ended') proposed.delete(e.id)
       else if (e.op === 'signed') this.signed.set(e.id, fromHex(e.signature, 64, 'signature'))
       else if (e.op === 'offer') {
-        const offer = decodeMessage('offer', fromHex(e.offer, e.offer.length / 2, 'offer'))
-        this.ownOffers.set(e.id, { offer, remaining: { ...offer.give } })
+        this.ownOffers.add(
+          e.id,
+          decodeMessage('offer', fromHex(e.offer, e.offer.length / 2, 'offer'))
+        )
       } else if (e.op === 'filled') {
-        const own = this.ownOffers.get(e.id)
-        if (own) for (const r of ['cpu', 'disk', 'net'] as const) own.remaining[r] -= BigInt(e[r])
+        this.ownOffers.fill(e.id, { cpu: BigInt(e.cpu), disk: BigInt(e.disk), net: BigInt(e.net) })
       }
     }
     for (const e of proposed.values()) {
@@ -182,17 +179,14 @@ export class Exchange extends ReadyResource {
     )
     const id = toHex(offerId(offer))
     await this.journal.append({ op: 'offer', id, offer: toHex(encodeMessage('offer', offer)) })
-    this.ownOffers.set(id, { offer, remaining: { ...offer.give } })
+    this.ownOffers.add(id, offer)
     for (const peer of this.node.connected()) peer.send('offer', offer)
     return offer
   }
 
   /** Our offers still open, with what is left of each. */
   myOffers(): Array<{ id: string; offer: Offer; remaining: ResourceVector }> {
-    const now = Date.now()
-    return [...this.ownOffers]
-      .filter(([, o]) => o.offer.expires > now)
-      .map(([id, o]) => ({ id, ...o }))
+    return this.ownOffers.list()
   }
 
   /** Takes `want` (default: all it gives) of an offer from the book: proposes the agreement. */
@@ -431,15 +425,14 @@ export class Exchange extends ReadyResource {
     }
     // We are b: b's legs are what we give.
     const sides = agreementSides(r)
-    const offer = this.offerFor(sides.b, sides.a)
+    const offer = this.ownOffers.find(sides.b, sides.a)
     if (!(await this.policy.agreement(r, { ...ctx, gives: sides.b, gets: sides.a, offer }))) {
       throw new QuidError(ErrorCodes.REFUSED, 'agreement not accepted')
     }
     const full = assemble(r, [proposal.signatures[0] as Uint8Array, mine])
     await this.ledger.append(full)
     if (offer) {
-      const own = this.ownOffers.get(offer) as OwnOffer
-      for (const k of ['cpu', 'disk', 'net'] as const) own.remaining[k] -= sides.b[k]
+      this.ownOffers.fill(offer, sides.b)
       await this.journal.append({
         op: 'filled',
         id: offer,
@@ -451,15 +444,6 @@ export class Exchange extends ReadyResource {
     }
     this.emit('accepted', full)
     return mine
-  }
-
-  /** One of our open offers that an agreement giving `gives` for `gets` fits, or null. */
-  private offerFor(gives: ResourceVector, gets: ResourceVector): string | null {
-    const now = Date.now()
-    for (const [id, o] of this.ownOffers) {
-      if (o.offer.expires > now && fitsOffer(o.offer, o.remaining, gives, gets)) return id
-    }
-    return null
   }
 
   private ondone(peer: Peer, record: Uint8Array): void {
@@ -533,44 +517,23 @@ export class Exchange extends ReadyResource {
     }
   }
 
-  // Settlement and verification, through replication
+  // Settlement and verification, through replication (settlement.ts)
 
   /** Is this agreement in both parties' logs, as far as our ledger has seen? */
   settled(id: string): boolean {
-    const info = this.ledger.state.agreements.get(id)
-    return !!info && new Set(info.positions.map((p) => p.log)).size >= 2
+    return isSettled(this.ledger, id)
   }
 
-  /**
-   * Waits until an agreement in our log is settled, replicating the counterparty's log; resolves
-   * false if it is not within `ms`.
-   */
-  async waitSettled(id: string, ms = this.timeouts.syncMs): Promise<boolean> {
-    const deadline = Date.now() + ms
-    while (!this.settled(id)) {
-      const info = this.ledger.state.agreements.get(id)
-      const left = deadline - Date.now()
-      if (!info || left <= 0) return this.settled(id)
-      const other = info.a === this.ledger.key ? info.b : info.a
-      await withTimeout(this.ledger.follow(fromHex(other, 32)), left, 'sync').catch(() => {})
-      if (!this.settled(id)) await sleep(Math.min(50, Math.max(0, deadline - Date.now())))
-    }
-    return true
+  /** Waits until an agreement in our log is settled, replicating the counterparty's log. */
+  waitSettled(id: string, ms = this.timeouts.syncMs): Promise<boolean> {
+    return waitSettled(this.ledger, id, ms)
   }
 
   /**
    * Checks a claim presented to us: replicates the logs of the participants on its path (`via`:
    * the senders of its transfers, and the other party of its root) and asks the ledger.
    */
-  async verifyClaim(claim: string, via: Uint8Array[]): Promise<ClaimStatus> {
-    for (const id of via) {
-      if (equal(id, this.ledger.id)) continue
-      await withTimeout(
-        this.ledger.follow(id),
-        this.timeouts.syncMs,
-        `log of ${toHex(id).slice(0, 12)}`
-      )
-    }
-    return this.ledger.claimStatus(claim)
+  verifyClaim(claim: string, via: Uint8Array[]): Promise<ClaimStatus> {
+    return verifyClaim(this.ledger, claim, via, this.timeouts.syncMs)
   }
 }

@@ -151,3 +151,37 @@ export class OfferBook {
     for (const [id, e] of this.offers) if (e.offer.expires <= now) this.offers.delete(id)
   }
 }
+
+/** Our own offers and what is left of each; fed from the journal on open. */
+export class OwnOffers {
+  private readonly offers = new Map<string, { offer: Offer; remaining: ResourceVector }>()
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  add(id: string, offer: Offer): void {
+    this.offers.set(id, { offer, remaining: { ...offer.give } })
+  }
+
+  /** Part of an offer was taken by an agreement we appended. */
+  fill(id: string, given: ResourceVector): void {
+    const own = this.offers.get(id)
+    if (own) for (const r of RESOURCES) own.remaining[r] -= given[r]
+  }
+
+  /** One of our live offers that an agreement giving `gives` for `gets` fits, or null. */
+  find(gives: ResourceVector, gets: ResourceVector): string | null {
+    const now = this.now()
+    for (const [id, o] of this.offers) {
+      if (o.offer.expires > now && fitsOffer(o.offer, o.remaining, gives, gets)) return id
+    }
+    return null
+  }
+
+  /** Live offers, with what is left of each. */
+  list(): Array<{ id: string; offer: Offer; remaining: ResourceVector }> {
+    const now = this.now()
+    return [...this.offers]
+      .filter(([, o]) => o.offer.expires > now)
+      .map(([id, o]) => ({ id, ...o }))
+  }
+}
