@@ -1,5 +1,6 @@
 /**
- * The exchange protocol between agents: offers gossiped on the market, and the two co-signed
+ * The exchange protocol between agents (the proposer's side here, the acceptor's in responder.ts):
+ * offers gossiped on the market, and the two co-signed
  * steps, agreement (a barter) and transfer, each a proposal answered by an acceptance or a typed
  * refusal (docs/PROTOCOL.md, "State machines").
  *
@@ -19,9 +20,7 @@ import { randomBytes } from 'node:crypto'
 import { QuidError, ErrorCodes, isQuidError, type ErrorCode } from '../ledger/errors.js'
 import { equal, fromHex, toHex } from '../ledger/bytes.js'
 import { encodeEntry, recordId } from '../ledger/codecs.js'
-import { signable } from '../ledger/hash.js'
 import { signRecordAs, assemble } from '../ledger/sign.js'
-import { verifySignature } from '../ledger/verify.js'
 import { MAX_COSIGN_LAG_MS, MAX_FUTURE_SKEW_MS } from '../ledger/constants.js'
 import * as build from '../ledger/build.js'
 import type { Amounts } from '../ledger/amounts.js'
@@ -45,10 +44,11 @@ import {
   type AnyMessage,
   type Offer
 } from './messages.js'
-import { OfferBook, OwnOffers, agreementSides, priceOf, toVector } from './offers.js'
+import { OfferBook, OwnOffers, priceOf, toVector } from './offers.js'
 import { isSettled, verifyClaim, waitSettled } from './settlement.js'
 import { defaultPolicy, type AcceptancePolicy } from './policy.js'
 import { withTimeout } from './wait.js'
+import { Responder, ZERO_SIGNATURE } from './responder.js'
 import type { Node } from './node.js'
 import type { Peer } from './peer.js'
 
@@ -75,7 +75,6 @@ interface Outgoing {
   waiters: Array<{ resolve(s: SignedRecord): void; reject(e: Error): void }>
 }
 
-const ZERO_SIGNATURE = new Uint8Array(64)
 const BUSY_RETRY_MS = 1000
 
 export class Exchange extends ReadyResource {
@@ -87,13 +86,8 @@ export class Exchange extends ReadyResource {
   private readonly policy: AcceptancePolicy
   private readonly journal: Journal
   private readonly outgoing = new Map<string, Outgoing>()
-  /** Transfers to us we counter-signed: record id → our signature (repeated on a retry). */
-  private readonly signed = new Map<string, Uint8Array>()
   private readonly ownOffers = new OwnOffers()
-  /** Proposals being answered, by record id, so a repeat waits for the first instead of racing. */
-  private readonly answering = new Map<string, Promise<Uint8Array>>()
-  private readonly inflight = new Map<string, number>()
-  private readonly maxInflight: number
+  private readonly responder: Responder
   private readonly onpeer = (peer: Peer): void => this.greet(peer)
   private readonly handler = (peer: Peer, m: AnyMessage): void => this.onmessage(peer, m)
   /** Proposals refused as RATE_LIMITED (the acceptor was busy), re-sent after a pause. */
@@ -105,8 +99,15 @@ export class Exchange extends ReadyResource {
     this.ledger = opts.ledger
     this.policy = { ...defaultPolicy, ...opts.policy }
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts }
-    this.maxInflight = opts.maxInflightPerPeer ?? 32
     this.journal = new Journal(opts.node.store)
+    this.responder = new Responder({
+      ledger: this.ledger,
+      journal: this.journal,
+      policy: this.policy,
+      offers: this.ownOffers,
+      maxInflight: opts.maxInflightPerPeer ?? 32,
+      events: this
+    })
   }
 
   protected override async _open(): Promise<void> {
@@ -126,7 +127,7 @@ export class Exchange extends ReadyResource {
     const closed = new QuidError(ErrorCodes.CLOSED, 'the exchange is closed')
     for (const out of this.outgoing.values())
       for (const w of out.waiters.splice(0)) w.reject(closed)
-    await Promise.allSettled([...this.answering.values()])
+    await this.responder.settle()
     await this.journal.close()
   }
 
@@ -135,7 +136,8 @@ export class Exchange extends ReadyResource {
     for (const e of events) {
       if (e.op === 'proposed') proposed.set(e.id, e)
       else if (e.op === 'ended') proposed.delete(e.id)
-      else if (e.op === 'signed') this.signed.set(e.id, fromHex(e.signature, 64, 'signature'))
+      else if (e.op === 'signed')
+        this.responder.restoreSigned(e.id, fromHex(e.signature, 64, 'signature'))
       else if (e.op === 'offer') {
         this.ownOffers.add(
           e.id,
@@ -344,118 +346,6 @@ export class Exchange extends ReadyResource {
     await this.end(out, null, signed)
   }
 
-  // Proposals (their side)
-
-  private onpropose(peer: Peer, entry: Uint8Array): void {
-    const signed = decodeProposal({ entry })
-    const r = signed.record as CoSigned
-    const [proposer, acceptor] = r.type === 'agreement' ? [r.a, r.b] : [r.sender, r.receiver]
-    if (!equal(proposer, peer.id as Uint8Array))
-      throw new QuidError(ErrorCodes.PROTOCOL, 'a proposal signed for someone else')
-    if (!equal(acceptor, this.ledger.id))
-      throw new QuidError(ErrorCodes.PROTOCOL, 'a proposal addressed to someone else')
-    if (
-      !verifySignature(signed.signatures[0] as Uint8Array, signable(r.type, signed.id), proposer)
-    ) {
-      throw new QuidError(ErrorCodes.AUTH_FAILED, "the proposer's signature does not verify")
-    }
-    if (!equal(signed.signatures[1] as Uint8Array, ZERO_SIGNATURE))
-      throw new QuidError(ErrorCodes.PROTOCOL, 'the counter-signature slot is not zero')
-    const id = toHex(signed.id)
-    let answer = this.answering.get(id)
-    if (!answer) {
-      const key = peer.key as string
-      const n = this.inflight.get(key) ?? 0
-      if (n >= this.maxInflight) {
-        peer.send('reject', {
-          record: signed.id,
-          code: ErrorCodes.RATE_LIMITED,
-          message: 'too many proposals at once'
-        })
-        return
-      }
-      this.inflight.set(key, n + 1)
-      answer = this.answer(peer, r, signed).finally(() => {
-        this.answering.delete(id)
-        const left = (this.inflight.get(key) ?? 1) - 1
-        if (left > 0) this.inflight.set(key, left)
-        else this.inflight.delete(key)
-      })
-      this.answering.set(id, answer)
-    }
-    answer.then(
-      (signature) => peer.send('accept', { record: signed.id, signature }),
-      (err: unknown) => {
-        const e = isQuidError(err) ? err : new QuidError(ErrorCodes.REFUSED, 'refused')
-        peer.send('reject', { record: signed.id, code: e.code, message: e.message.slice(0, 200) })
-      }
-    )
-  }
-
-  /** Our signature on a proposal, after every check; for an agreement, once it is in our log. */
-  private async answer(peer: Peer, r: CoSigned, proposal: SignedRecord): Promise<Uint8Array> {
-    const id = toHex(proposal.id)
-    const mine = signRecordAs(r, this.ledger.keyPair, proposal.id)
-    if (
-      r.type === 'transfer'
-        ? this.signed.has(id)
-        : this.ledger.state.logs.get(this.ledger.key)?.seen.has(id)
-    ) {
-      return this.signed.get(id) ?? mine
-    }
-    const now = Date.now()
-    if (r.time < now - MAX_COSIGN_LAG_MS)
-      throw new QuidError(ErrorCodes.CLOCK_REGRESS, 'the proposal is too old')
-    if (r.time > now + MAX_FUTURE_SKEW_MS)
-      throw new QuidError(ErrorCodes.CLOCK_FUTURE, 'the proposal is stamped in the future')
-    const ctx = { peer: peer.key as string, ledger: this.ledger }
-    if (r.type === 'transfer') {
-      if (!(await this.policy.transfer(r, ctx)))
-        throw new QuidError(ErrorCodes.REFUSED, 'transfer not accepted')
-      await this.journal.append({
-        op: 'signed',
-        id,
-        peer: ctx.peer,
-        signature: toHex(mine),
-        at: now
-      })
-      this.signed.set(id, mine)
-      this.emit('accepted', proposal)
-      return mine
-    }
-    // We are b: b's legs are what we give.
-    const sides = agreementSides(r)
-    const offer = this.ownOffers.find(sides.b, sides.a)
-    if (!(await this.policy.agreement(r, { ...ctx, gives: sides.b, gets: sides.a, offer }))) {
-      throw new QuidError(ErrorCodes.REFUSED, 'agreement not accepted')
-    }
-    const full = assemble(r, [proposal.signatures[0] as Uint8Array, mine])
-    await this.ledger.append(full)
-    if (offer) {
-      this.ownOffers.fill(offer, sides.b)
-      await this.journal.append({
-        op: 'filled',
-        id: offer,
-        record: id,
-        cpu: String(sides.b.cpu),
-        disk: String(sides.b.disk),
-        net: String(sides.b.net)
-      })
-    }
-    this.emit('accepted', full)
-    return mine
-  }
-
-  private ondone(peer: Peer, record: Uint8Array): void {
-    // The proposer appended: bring its log up to date now rather than at the next replication.
-    const id = toHex(record)
-    if (!this.ledger.state.logs.get(this.ledger.key)?.seen.has(id) && !this.signed.has(id)) return
-    this.ledger
-      .follow(peer.id as Uint8Array)
-      .then(() => this.emit('done', id, peer.key))
-      .catch(() => {})
-  }
-
   private onreject(peer: Peer, record: Uint8Array, code: string, message: string): void {
     const out = this.outgoing.get(toHex(record))
     if (!out || out.peer !== peer.key || out.completing) return
@@ -505,13 +395,13 @@ export class Exchange extends ReadyResource {
       case 'offer':
         return this.onoffer(peer, m.body)
       case 'propose':
-        return this.onpropose(peer, m.body.entry)
+        return this.responder.onpropose(peer, m.body.entry)
       case 'accept':
         return this.onaccept(peer, m.body.record, m.body.signature)
       case 'reject':
         return this.onreject(peer, m.body.record, m.body.code, m.body.message)
       case 'done':
-        return this.ondone(peer, m.body.record)
+        return this.responder.ondone(peer, m.body.record)
       case 'hello':
         return
     }
