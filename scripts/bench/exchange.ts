@@ -4,7 +4,7 @@
  * - barterPerSec, barterP50Ms, barterP99Ms: barters end to end, one after the other, from
  *   `barter()` to its resolution, i.e. propose → the acceptor's checks, signature and append →
  *   accept → the proposer's append: the agreement is then in both logs (settled).
- * - replicationPerSec: a reader downloads a participant's whole log (100,000 entries) over our
+ * - replicationPerSec: a fresh reader downloads a participant's whole log (100,000 entries) over our
  *   node's authenticated connection; rawReplicationPerSec: the same log downloaded by a plain
  *   Corestore over a plain Hyperswarm connection; replicationRatio = ours / raw (goal >= 0.8).
  */
@@ -106,22 +106,77 @@ async function barters(ctx: SuiteContext, net: Testnet, dirs: string[]): Promise
   }
 }
 
-/** Downloads every block of `core` once a peer has it; entries per second. */
+/**
+ * Entries per second downloading every block of `core`, timed from the moment the reader knows
+ * the log's length (connection set-up and discovery are not replication).
+ */
 async function download(core: Hypercore, length: number): Promise<number> {
-  const start = nowMs()
   while (core.length < length) await core.update({ wait: true })
+  const start = nowMs()
   await core.download({ start: 0, end: length }).done()
   return (length * 1000) / (nowMs() - start)
 }
 
+/** One reader agent replicates the writer's log through our node (a fresh store each time). */
+async function oursOnce(
+  net: Testnet,
+  dirs: string[],
+  writer: Uint8Array,
+  size: number
+): Promise<number> {
+  const reader = await agent(net, dirs)
+  try {
+    const core = reader.store.get({ key: logKey(writer) })
+    await core.ready()
+    const done = core.findingPeers()
+    await reader.node.reach(writer, 20_000).finally(done)
+    const rate = await download(core, size)
+    await core.close()
+    return rate
+  } finally {
+    await reader.close()
+  }
+}
+
+/** A plain Corestore replicates the same log over a plain Hyperswarm connection. */
+async function rawOnce(
+  net: Testnet,
+  dirs: string[],
+  writer: Uint8Array,
+  size: number
+): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'quid-bench-raw-'))
+  dirs.push(dir)
+  const store = new Corestore(dir)
+  const swarm = new Hyperswarm({
+    dht: new HyperDHT({ bootstrap: net.bootstrap, firewalled: false })
+  })
+  swarm.on('connection', (conn) => store.replicate(conn))
+  try {
+    const core = store.get({ key: logKey(writer) })
+    await core.ready()
+    const done = core.findingPeers()
+    swarm.join(core.discoveryKey, { server: false, client: true })
+    await swarm.flush()
+    done()
+    const rate = await download(core, size)
+    await core.close()
+    return rate
+  } finally {
+    await swarm.destroy()
+    await store.close()
+  }
+}
+
 async function replication(ctx: SuiteContext, net: Testnet, dirs: string[]): Promise<Figure[]> {
   const size = ctx.quick ? 10_000 : 100_000
+  const rounds = 2
   const writer = await agent(net, dirs)
-  const reader = await agent(net, dirs)
-  const rawDir = await mkdtemp(join(tmpdir(), 'quid-bench-raw-'))
-  dirs.push(rawDir)
-  const rawStore = new Corestore(rawDir)
-  const swarms: Hyperswarm[] = []
+  // The same log, served to raw readers by a plain swarm over the writer's store.
+  const server = new Hyperswarm({
+    dht: new HyperDHT({ bootstrap: net.bootstrap, firewalled: false })
+  })
+  server.on('connection', (conn) => writer.store.replicate(conn))
   try {
     const kp = writer.ledger.keyPair
     await writer.ledger.appendOwn(build.capacity(kp.publicKey, 1000, LIMITS))
@@ -135,61 +190,54 @@ async function replication(ctx: SuiteContext, net: Testnet, dirs: string[]): Pro
       done += n
       if (done % 10_000 < 1000) ctx.progress(`replication: writing the log ${done}/${size}`)
     }
-
-    ctx.progress('replication: through our node')
-    await reader.node.reach(kp.publicKey, 20_000)
-    const ours = reader.store.get({ key: logKey(kp.publicKey) })
-    await ours.ready()
-    const oursRate = await download(ours, size)
-    await ours.close()
-
-    ctx.progress('replication: raw Corestore over a plain Hyperswarm connection')
-    const key = logKey(kp.publicKey)
-    for (const store of [writer.store, rawStore]) {
-      const swarm = new Hyperswarm({
-        dht: new HyperDHT({ bootstrap: net.bootstrap, firewalled: false })
-      })
-      swarm.on('connection', (conn) => store.replicate(conn))
-      swarms.push(swarm)
+    server.join(writer.ledger.core.discoveryKey, { server: true, client: false })
+    await server.flush()
+    // Whichever runs second runs faster (JIT, caches): one untimed round of each first, then
+    // rounds in alternating order, the best of each kept.
+    ctx.progress('replication: warm-up')
+    await oursOnce(net, dirs, kp.publicKey, size)
+    await rawOnce(net, dirs, kp.publicKey, size)
+    let ours = 0
+    let raw = 0
+    for (let r = 1; r <= rounds; r++) {
+      ctx.progress(`replication: round ${r}/${rounds}`)
+      const runOurs = async (): Promise<void> => {
+        ours = Math.max(ours, await oursOnce(net, dirs, kp.publicKey, size))
+      }
+      const runRaw = async (): Promise<void> => {
+        raw = Math.max(raw, await rawOnce(net, dirs, kp.publicKey, size))
+      }
+      if (r % 2 === 1) {
+        await runOurs()
+        await runRaw()
+      } else {
+        await runRaw()
+        await runOurs()
+      }
     }
-    const raw = rawStore.get({ key })
-    await raw.ready()
-    const served = writer.store.get({ key })
-    await served.ready()
-    swarms[0]!.join(served.discoveryKey, { server: true, client: false })
-    await swarms[0]!.flush()
-    const done = raw.findingPeers()
-    swarms[1]!.join(raw.discoveryKey, { server: false, client: true })
-    await swarms[1]!.flush()
-    done()
-    const rawRate = await download(raw, size)
-    await raw.close()
-    await served.close()
-    const note = `${size} entries, one reader, loopback`
+    const note = `${size} entries, one reader, loopback, best of ${rounds} after a warm-up`
     return [
       {
         name: 'replicationPerSec',
-        value: oursRate,
+        value: ours,
         unit: 'entries/s',
-        note: `${note}, our node (authenticated, Protomux shared)`
+        note: `${note}, through our node (authenticated, shared Protomux)`
       },
       {
         name: 'rawReplicationPerSec',
-        value: rawRate,
+        value: raw,
         unit: 'entries/s',
         note: `${note}, plain Corestore over plain Hyperswarm`
       },
       {
         name: 'replicationRatio',
-        value: oursRate / rawRate,
+        value: ours / raw,
         unit: 'ratio',
         note: 'replicationPerSec / rawReplicationPerSec (goal >= 0.8)'
       }
     ]
   } finally {
-    for (const s of swarms) await s.destroy()
-    await rawStore.close()
-    await reader.close()
+    await server.destroy()
     await writer.close()
   }
 }
