@@ -18,6 +18,7 @@ import { auditCommand } from './commands/audit.js'
 import { exportCommand } from './commands/export.js'
 import { remoteCommands } from './commands/remote.js'
 import { testnetCommand, upCommand } from './commands/up.js'
+import { demoCommand } from './commands/demo.js'
 
 export const EXIT = { OK: 0, USAGE: 1, REFUSED: 2, NO_AGENT: 3, VIOLATIONS: 4 } as const
 
@@ -124,7 +125,8 @@ const commands: Record<string, Command> = {
   up: upCommand,
   ...remoteCommands,
   export: exportCommand,
-  audit: auditCommand
+  audit: auditCommand,
+  demo: demoCommand
 }
 
 function version(): string {

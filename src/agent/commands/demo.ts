@@ -1,0 +1,29 @@
+/**
+ * `quid demo`: the 1997 story on an embedded loopback network (src/demo/, README "Run the story").
+ */
+import { runStory } from '../../demo/story.js'
+import type { Command } from '../cli.js'
+
+export const demoCommand: Command = {
+  summary: 'run the whole story on a private loopback network, narrated (npm start)',
+  usage: 'quid demo [--keep] [--json]',
+  options: {
+    keep: { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' }
+  },
+  async run(values, _positionals, io) {
+    const r = await runStory({ out: io.out, keep: Boolean(values.keep) })
+    if (values.json)
+      io.out(
+        JSON.stringify({
+          ok: r.ok,
+          ms: r.ms,
+          root: r.root,
+          steps: r.steps,
+          summary: r.summary
+        })
+      )
+    return r.ok ? 0 : 2
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * Steps 3 to 5 of the story: Joe sets up remailers on Alice's and Bob's machines and a mailbox,
+ * sells remailer cards to two newbies who write to the recipient anonymously, and his remailer on
+ * Alice's machine disappears when his cpu credit there runs out.
+ */
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Json } from '../agent/control.js'
+import type { EvictEvent } from '../host/host.js'
+import { toHex } from '../ledger/bytes.js'
+import { formatAddress, parseAddress } from '../vnet/address.js'
+import { keyPair } from '../host/crypto.js'
+import { buildCell, chaff, openDelivery, BOX_OVERHEAD, CELL, type Hop } from '../client/onion.js'
+import { person, until, who, type Person, type StepResult, type Story } from './context.js'
+import { guestFile } from './guests.js'
+
+/**
+ * Joe's cpu credit for the remailer on Alice's machine: enough to start and carry the newbies'
+ * letters, small enough that their prepaid traffic uses it up within the demo.
+ */
+export const REMAILER_A_CPU = '100MI'
+export const MAILBOX_DISK = 1_000_000
+export const CARD = 'net=1MB'
+const LETTERS = ['Meet at the usual place, Thursday.', 'The documents are in the locker.']
+const DELIVERY = CELL + BOX_OVERHEAD
+
+async function deploy(
+  joe: Person,
+  file: string,
+  host: Person,
+  amounts: { cpu: string; disk: string; net: string }
+): Promise<{ guest: string; address: string; paid: Json[] }> {
+  return (await joe.quid('deploy', { file, host: host.agent.key, ...amounts })) as {
+    guest: string
+    address: string
+    paid: Json[]
+  }
+}
+
+export async function setUp(story: Story): Promise<StepResult> {
+  const { world, say } = story
+  say.step(3, "Joe deploys remailers on Alice's and Bob's machines and a mailbox for Rita")
+  const [alice, bob, joe] = [who(story, 'alice'), who(story, 'bob'), who(story, 'joe')]
+  const rita = person('rita', await world.agent('rita', { market: null }))
+  story.people.set('rita', rita)
+  story.recipientKey = keyPair()
+  const a = await deploy(joe, guestFile('remailer'), alice, {
+    cpu: REMAILER_A_CPU,
+    disk: '64kB',
+    net: '10MB'
+  })
+  say.say(`remailer A on alice: ${a.address.slice(0, 16)}… (cpu ${REMAILER_A_CPU})`)
+  const b = await deploy(joe, guestFile('remailer'), bob, {
+    cpu: '100000MI',
+    disk: '64kB',
+    net: '2MB'
+  })
+  say.say(`remailer B on bob:   ${b.address.slice(0, 16)}…`)
+  const m = await deploy(joe, guestFile('mailbox'), bob, {
+    cpu: '100000MI',
+    disk: `${MAILBOX_DISK}B`,
+    net: '2MB'
+  })
+  say.say(`mailbox on bob:      ${m.address.slice(0, 16)}… (disk ${MAILBOX_DISK} B)`)
+  const paid = [...a.paid, ...b.paid, ...m.paid].length
+  say.say(
+    `each host fetched the logs on the claims' paths (bob → alice → joe, alice → bob → joe), checked them, admitted the guests: ${paid} claim spends`
+  )
+  story.guests = { remailerA: a.address, remailerB: b.address, mailbox: m.address }
+  await joe.client.send(m.address, {
+    op: 'setup',
+    key: toHex(story.recipientKey.publicKey),
+    reader: formatAddress(rita.agent.address),
+    quota: MAILBOX_DISK
+  })
+  await joe.client.json(m.address, (v) => v.op === 'ready', 'the mailbox to be set up')
+  say.say("joe sets the mailbox up for Rita: her X25519 key, her client's address as the reader")
+  const hostedA = alice.agent.host?.list().length ?? 0
+  const hostedB = bob.agent.host?.list().length ?? 0
+  return {
+    name: 'deploy',
+    ok: hostedA === 1 && hostedB === 2,
+    figures: {
+      remailerA: a.address,
+      remailerB: b.address,
+      mailbox: m.address,
+      claimSpends: paid,
+      hosted: { alice: hostedA, bob: hostedB }
+    }
+  }
+}
+
+export async function write(story: Story): Promise<StepResult> {
+  const { world, say } = story
+  say.step(4, 'Joe sells remailer cards to two newbies; they write to Rita through both remailers')
+  const [joe, rita] = [who(story, 'joe'), who(story, 'rita')]
+  const g = story.guests as NonNullable<Story['guests']>
+  const key = story.recipientKey as NonNullable<Story['recipientKey']>
+  const onAlice = joe.agent.ledger
+    .holdings()
+    .find((h) => h.claim.issuer === who(story, 'alice').agent.key && h.claim.resource === 'net')
+  const newbies: Person[] = []
+  for (const name of ['nina', 'ned']) {
+    const n = person(name, await world.agent(name, { market: null }))
+    story.people.set(name, n)
+    newbies.push(n)
+    if (!onAlice) throw new Error("joe holds no net on alice's machine")
+    // A card is good once its whole path is known: the logs above Joe's claim, then Joe's.
+    for (const p of [...joe.agent.pathParticipants(onAlice.claim), joe.agent.id])
+      await n.agent.ledger.follow(p)
+    const card = (await joe.quid('transfer', {
+      claim: onAlice.claim.id,
+      to: n.agent.key,
+      amount: CARD
+    })) as { claim: string }
+    await until(() => n.agent.ledger.claim(card.claim) !== undefined, `${name} to see her card`)
+  }
+  for (const n of newbies)
+    await until(() => n.agent.ledger.balance().net === 1_000_000n, `${n.name} to hold her card`)
+  say.say(`joe → nina, ned: a card each (${CARD} of his credit on alice's machine)`)
+  for (const [i, n] of newbies.entries()) {
+    const route: Hop[] = [
+      { address: g.remailerA, publicKey: await n.client.remailerKey(g.remailerA) },
+      { address: g.remailerB, publicKey: await n.client.remailerKey(g.remailerB) }
+    ]
+    const cell = buildCell(route, g.mailbox, key.publicKey, LETTERS[i] as string)
+    await n.client.send(g.remailerA, cell)
+    say.say(
+      `${n.name.padEnd(4)} asks A and B for their keys, wraps a letter in three layers, sends ${cell.byteLength} B to A`
+    )
+  }
+  // Without host timers each remailer holds a cell until the next arrives: Joe keeps traffic
+  // flowing with chaff, which every remailer drops.
+  const read: string[] = []
+  await until(async () => {
+    await joe.client.send(g.remailerA, chaff())
+    await joe.client.send(g.remailerB, chaff())
+    await rita.client.send(g.mailbox, { op: 'fetch' })
+    await rita.client.json(g.mailbox, (v) => v.op === 'fetched', 'the mailbox to answer')
+    for (const d of rita.client.binaryFrom(g.mailbox, DELIVERY)) {
+      const m = openDelivery(key.secretKey, d)
+      if (m) read.push(new TextDecoder().decode(m))
+    }
+    return read.length >= LETTERS.length
+  }, 'the letters to reach the mailbox')
+  for (const r of read) say.say(`rita fetches and opens: "${r}"`)
+  const ok = [...read].sort().join('\n') === [...LETTERS].sort().join('\n')
+  return { name: 'messages', ok, figures: { sent: LETTERS.length, read: read.length, cell: CELL } }
+}
+
+async function listing(dir: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [] as string[])).sort()
+}
+
+export async function runOut(story: Story): Promise<StepResult> {
+  const { say } = story
+  say.step(5, "The newbies' prepaid traffic uses up Joe's cpu credit on Alice's machine")
+  const alice = who(story, 'alice')
+  const g = story.guests as NonNullable<Story['guests']>
+  const host = alice.agent.host
+  if (!host) throw new Error('alice runs no host')
+  const guestsDir = join(alice.agent.paths.host, 'guests')
+  const guestA = toHex(parseAddress(g.remailerA).guest as Uint8Array)
+  const before = await listing(guestsDir)
+  say.say(`ls ${guestsDir}`)
+  for (const d of before) say.say(`  ${d}${d === guestA ? '   (remailer A)' : ''}`)
+  let evicted: EvictEvent | null = null
+  host.on('evict', (ev: EvictEvent) => {
+    if (ev.guest === guestA) evicted = ev
+  })
+  const newbies = [who(story, 'nina'), who(story, 'ned')]
+  let sent = 0
+  await until(
+    async () => {
+      if (evicted) return true
+      const n = newbies[sent % newbies.length] as Person
+      await n.client.send(g.remailerA, chaff()).catch(() => {})
+      sent++
+      return evicted !== null
+    },
+    'remailer A to run out of cpu',
+    40_000
+  )
+  const ev = evicted as unknown as EvictEvent
+  const after = await listing(guestsDir)
+  say.say(
+    `after ${sent} more cells: evicted (${ev.reason}), used cpu ${ev.used.cpu} MI, net ${ev.used.net} B`
+  )
+  say.say(`ls ${guestsDir}`)
+  if (after.length === 0) say.say('  (empty: the remailer and its key are gone)')
+  for (const d of after) say.say(`  ${d}`)
+  return {
+    name: 'eviction',
+    ok: ev.reason === 'cpu-exhausted' && before.includes(guestA) && !after.includes(guestA),
+    figures: {
+      guest: guestA,
+      reason: ev.reason,
+      used: { cpu: String(ev.used.cpu), disk: String(ev.used.disk), net: String(ev.used.net) },
+      before,
+      after,
+      cells: sent
+    }
+  }
+}
