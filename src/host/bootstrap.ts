@@ -125,6 +125,7 @@ const handlers = create(null)
 handlers.start = []
 handlers.message = []
 handlers.stop = []
+handlers.timer = []
 
 function call(op, a, b, c) {
   return host(op, a, b, c)
@@ -166,13 +167,17 @@ const quid = freeze(create(null, {
   self: { value: self, enumerable: true },
   owner: { value: owner, enumerable: true },
   on: { value: freeze(function on(event, handler) {
-    if (event !== 'start' && event !== 'message' && event !== 'stop') throw new TypeError('event must be start, message or stop')
+    if (event !== 'start' && event !== 'message' && event !== 'stop' && event !== 'timer') throw new TypeError('event must be start, message, stop or timer')
     if (typeof handler !== 'function') throw new TypeError('handler must be a function')
     const list = handlers[event]
     list[list.length] = handler
   }) },
   send: { value: freeze(function send(to, data) { const p = payload(data, 'data', MAX_PACKET); call('send', text(to, 'to', 128), p[0], p[1]) }) },
   now: { value: freeze(function now() { return call('now') }) },
+  after: { value: freeze(function after(ms, note) {
+    if (typeof ms !== 'number' || ms !== (ms | 0) || ms < 0 || ms > 3600000) throw new RangeError('ms must be an integer from 0 to 3600000')
+    call('after', ms, note === undefined ? undefined : text(note, 'note', 256))
+  }) },
   encode: { value: freeze(function encode(s) { return result(call('utf8.encode', text(s, 'text'))) }) },
   decode: { value: freeze(function decode(b) { return result(call('utf8.decode', bytesArg(b, 'bytes'))) }) },
   log: { value: freeze(function log(...args) { call('log', logLine(args)) }) },
@@ -187,7 +192,7 @@ defineProperty(globalThis, 'quid', { value: quid, writable: false, enumerable: f
 
 async function dispatch(kind, data, from) {
   const list = handlers[kind]
-  const args = kind === 'message' ? [bytes(data), from] : []
+  const args = kind === 'message' ? [bytes(data), from] : kind === 'timer' ? [from] : []
   for (let i = 0; i < list.length; i++) {
     try {
       await apply(list[i], undefined, args)

@@ -100,6 +100,10 @@ export class Host extends ReadyResource {
 
   protected override async _close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
+    for (const g of this.guests.values()) {
+      for (const timer of g.timers) clearTimeout(timer)
+      g.timers.clear()
+    }
     await Promise.all([...this.guests.values()].map((g) => g.chain.catch(() => {})))
     await this.recovering.catch(() => {})
     // Usage so far goes to the log; the guests themselves resume when the host starts again.
@@ -301,6 +305,7 @@ export class Host extends ReadyResource {
       logged: { ...used },
       sandbox: this.pickSandbox(),
       chain: Promise.resolve(),
+      timers: new Set(),
       ended: false
     }
     this.guests.set(g.id, g)
@@ -348,7 +353,7 @@ export class Host extends ReadyResource {
   /** Calls a handler; a sandbox crash caused by another guest is waited out and the call retried. */
   private call(
     g: Guest,
-    kind: 'start' | 'message' | 'stop',
+    kind: 'start' | 'message' | 'stop' | 'timer',
     data?: Uint8Array,
     from?: string
   ): Promise<CallResult> {
@@ -410,6 +415,16 @@ export class Host extends ReadyResource {
       this.emit('log', { guest: e.guest, line: e.line })
       return
     }
+    if (e.event === 'timer') {
+      const g = this.guests.get(e.guest)
+      if (!g || g.ended) return
+      const timer = setTimeout(() => {
+        g.timers.delete(timer)
+        if (!g.ended) void this.call(g, 'timer', undefined, e.note).catch(() => {})
+      }, e.ms)
+      g.timers.add(timer)
+      return
+    }
     if (e.event !== 'send') return
     const g = this.guests.get(e.guest)
     if (!g) return
@@ -466,6 +481,8 @@ export class Host extends ReadyResource {
   private async evict(g: Guest, reason: EvictReason, detail?: string): Promise<void> {
     if (g.ended) return
     g.ended = true
+    for (const timer of g.timers) clearTimeout(timer)
+    g.timers.clear()
     this.guests.delete(g.id)
     this.byAddress.delete(g.address)
     g.sandbox.guests.delete(g.id)

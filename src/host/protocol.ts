@@ -36,7 +36,7 @@ export type Request =
       op: 'call'
       id: number
       guest: string
-      kind: 'start' | 'message' | 'stop'
+      kind: 'start' | 'message' | 'stop' | 'timer'
       data?: Uint8Array
       from?: string
       budget: Budget
@@ -81,6 +81,8 @@ export type Reply =
 export type Event =
   | { event: 'send'; guest: string; to: string; data: Uint8Array }
   | { event: 'log'; guest: string; line: string }
+  /** `quid.after(ms, note)`: call the guest's `timer` handlers with `note` in `ms`. */
+  | { event: 'timer'; guest: string; ms: number; note: string }
   | { event: 'ready' }
 
 export type ChildMessage = Reply | Event

@@ -68,7 +68,13 @@ interface CallState {
   logs: number
 }
 
+/** The longest a guest timer may be set for, and how many may be pending at once. */
+export const MAX_TIMER_MS = 3_600_000
+export const MAX_TIMERS = 64
+
 export class GuestRuntime {
+  /** Timers set with `quid.after` that have not fired yet. */
+  private timers = 0
   readonly spec: GuestSpec
   readonly isolate: ivm.Isolate
   private context: ivm.Context | null = null
@@ -139,11 +145,12 @@ export class GuestRuntime {
   }
 
   call(
-    kind: 'start' | 'message' | 'stop',
+    kind: 'start' | 'message' | 'stop' | 'timer',
     data: Uint8Array | undefined,
     from: string | undefined,
     budget: Budget
   ): Promise<CallResult> {
+    if (kind === 'timer' && this.timers > 0) this.timers--
     return this.metered(budget, async () => {
       const dispatch = this.dispatch
       if (!dispatch) throw new End('crashed')
@@ -293,6 +300,17 @@ export class GuestRuntime {
         if (st.logs++ < st.budget.maxLogs)
           this.emit({ event: 'log', guest: this.spec.id, line: str(a).slice(0, 1000) })
         return undefined
+      case 'after': {
+        if (typeof a !== 'number' || !Number.isInteger(a) || a < 0 || a > MAX_TIMER_MS)
+          throw new RangeError(`ms must be an integer from 0 to ${MAX_TIMER_MS}`)
+        const note = b === undefined ? '' : str(b)
+        if (note.length > 256) throw new RangeError('a timer note is at most 256 characters')
+        if (this.timers >= MAX_TIMERS)
+          throw new RangeError(`at most ${MAX_TIMERS} timers may be pending`)
+        this.timers++
+        this.emit({ event: 'timer', guest: this.spec.id, ms: a, note })
+        return undefined
+      }
       case 'random':
         return tagged(new Uint8Array(randomBytes(a as number)))
       case 'crypto.keyPair': {

@@ -64,6 +64,8 @@ export interface Guest {
   logged: ResourceVector
   sandbox: Sandbox
   chain: Promise<unknown>
+  /** Pending `quid.after` timers, cleared when the guest ends or the host closes. */
+  timers: Set<NodeJS.Timeout>
   ended: boolean
   /** How it ended, once it has. */
   final?: EvictEvent
