@@ -20,6 +20,13 @@ export const MAX_MESSAGE_BYTES = 4096
 export const MAX_CODE_CHARS = 32
 export const MAX_REASON_BYTES = 200
 
+/**
+ * Bytes a connection may send before its `hello` verifies: a hello and a few channel opens take
+ * a few hundred. Protomux itself ignores frames for channels it does not know, so without this a
+ * peer that never authenticates could make us decrypt and parse garbage until the auth timeout.
+ */
+export const MAX_PREAUTH_BYTES = 64 * 1024
+
 export interface NodeLimits {
   /** Connections of any kind, authenticated or not; more are refused in the firewall. */
   maxConnections: number

@@ -1,8 +1,8 @@
 /**
- * The exchange protocol between agents (the proposer's side here, the acceptor's in responder.ts):
- * offers gossiped on the market, and the two co-signed
+ * The exchange protocol between agents: offers gossiped on the market, and the two co-signed
  * steps, agreement (a barter) and transfer, each a proposal answered by an acceptance or a typed
- * refusal (docs/PROTOCOL.md, "State machines").
+ * refusal (docs/PROTOCOL.md, "State machines"). The proposer's side is here, the acceptor's in
+ * responder.ts.
  *
  * Agreement, a proposes to b: a signs and sends `propose`; b checks it, asks its policy, signs,
  * appends the agreement to its own log and answers `accept` with its signature; a verifies it,

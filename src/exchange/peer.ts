@@ -13,7 +13,7 @@ import Protomux, { type Channel, type Message, type NoiseStream } from 'protomux
 import { QuidError, ErrorCodes } from '../ledger/errors.js'
 import { toHex } from '../ledger/bytes.js'
 import type { KeyPair } from '../ledger/identity.js'
-import { EXCHANGE_PROTOCOL, MAX_MESSAGE_BYTES } from './constants.js'
+import { EXCHANGE_PROTOCOL, MAX_MESSAGE_BYTES, MAX_PREAUTH_BYTES } from './constants.js'
 import { TokenBucket } from './limits.js'
 import {
   MESSAGE_TYPES,
@@ -78,11 +78,29 @@ export class Peer extends EventEmitter {
     channel.open()
     conn.on('close', () => this.destroy())
     conn.on('error', () => {})
+    conn.on('data', (data: Uint8Array) => this.countPreauth(data.byteLength))
     this.sendHello()
   }
 
   get authenticated(): boolean {
     return this.id !== null
+  }
+
+  private preauthBytes = 0
+
+  private countPreauth(n: number): void {
+    if (this.authenticated || this.closed) return
+    this.preauthBytes += n
+    if (this.preauthBytes <= MAX_PREAUTH_BYTES) return
+    const err = new QuidError(
+      ErrorCodes.PROTOCOL,
+      `more than ${MAX_PREAUTH_BYTES} bytes before hello`,
+      {
+        why: 'preauth-bytes'
+      }
+    )
+    this.opts.onmisbehave(this, err)
+    this.destroy(err)
   }
 
   private sendHello(): void {

@@ -58,6 +58,10 @@ t.test(
       t.ok(b.node.bans.has(noiseKey), `${name}: its key is banned`)
     }
 
+    await attack('raw random frames before hello', 'protocol-violation', (h) => {
+      for (let k = 0; k < 20; k++) h.conn.write(randomBytes(8 * 1024))
+    })
+    t.equal(why.at(-1), 'preauth-bytes', 'refused for what it sent before hello')
     await attack('random bytes as hello', 'protocol-violation', (h) =>
       h.send('hello', randomBytes(97))
     )
