@@ -118,15 +118,18 @@ export async function write(story: Story): Promise<StepResult> {
   for (const n of newbies)
     await until(() => n.agent.ledger.balance().net === 1_000_000n, `${n.name} to hold her card`)
   say.say(`joe → nina, ned: a card each (${CARD} of his credit on alice's machine)`)
+  // The card also carries the route: Joe asks his remailers for their keys, so the newbies talk
+  // to the first remailer only (asking B themselves would show B their addresses).
+  const route: Hop[] = [
+    { address: g.remailerA, publicKey: await joe.client.remailerKey(g.remailerA) },
+    { address: g.remailerB, publicKey: await joe.client.remailerKey(g.remailerB) }
+  ]
+  say.say("with the card goes the route: the addresses of A and B and the keys they gave Joe")
   for (const [i, n] of newbies.entries()) {
-    const route: Hop[] = [
-      { address: g.remailerA, publicKey: await n.client.remailerKey(g.remailerA) },
-      { address: g.remailerB, publicKey: await n.client.remailerKey(g.remailerB) }
-    ]
     const cell = buildCell(route, g.mailbox, key.publicKey, LETTERS[i] as string)
     await n.client.send(g.remailerA, cell)
     say.say(
-      `${n.name.padEnd(4)} asks A and B for their keys, wraps a letter in three layers, sends ${cell.byteLength} B to A`
+      `${n.name.padEnd(4)} wraps a letter for Rita in three layers (mailbox, B, A) and sends ${cell.byteLength} B to A`
     )
   }
   // Without host timers each remailer holds a cell until the next arrives: Joe keeps traffic

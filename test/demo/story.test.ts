@@ -1,0 +1,124 @@
+/**
+ * The whole story end to end, as `npm start` runs it: every step's outcome and figures, the
+ * cheater caught with the violation code and its evidence, nothing left behind; and `quid demo
+ * --json` printing one JSON object as its last line.
+ */
+import { test } from 'tap'
+import { readdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { runStory, STEPS } from '../../src/demo/story.js'
+import { main } from '../../src/agent/cli.js'
+import { tmp } from '../helpers.js'
+
+test('the story: six steps, each as the issue tells it', async (t) => {
+  const parent = await tmp(t, 'quid-story-')
+  const lines: string[] = []
+  let root = ''
+  let running = false
+  const r = await runStory({
+    out: (l) => lines.push(l),
+    parent,
+    inspect: async (story) => {
+      root = story.world.root
+      // Every agent still runs here; afterwards none may.
+      running = [...story.world.agents.values()].every((a) => a.opened && !a.closed)
+    }
+  })
+  t.ok(r.ok, 'every step ok')
+  t.same(
+    r.steps.map((s) => [s.name, s.ok]),
+    [
+      ['barter', true],
+      ['transfer', true],
+      ['deploy', true],
+      ['messages', true],
+      ['eviction', true],
+      ['audit', true]
+    ]
+  )
+  t.equal(STEPS.length, 6)
+  const [barter, transfer, deploy, messages, eviction, audit] = r.steps.map(
+    (s) => s.figures
+  ) as Array<
+    Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+  >
+
+  // 1. Both hold and owe what they bartered.
+  t.same(barter!.alice.holds, { cpu: '10my', disk: '10MB', net: '100MB' })
+  t.same(barter!.alice.owes, { cpu: '10my', disk: '10MB', net: '100MB' })
+  t.equal(barter!.claims.length, 6, 'six IOUs, three each way')
+  // 2. Joe holds 2my, 2MB, 20MB on each machine.
+  t.equal(transfer!.transfers.length, 6)
+  t.same(transfer!.joe, { cpu: '4my', disk: '4MB', net: '40MB' })
+  // 3. Three guests, on the hosts the claims are on.
+  t.same(deploy!.hosted, { alice: 1, bob: 2 })
+  t.equal(deploy!.claimSpends, 9, 'cpu, disk and net paid for each guest')
+  // 4. Both letters arrive and are read.
+  t.same([messages!.sent, messages!.read, messages!.cell], [2, 2, 4096])
+  // 5. The remailer on Alice's machine is evicted for cpu, with exactly its credit used, and its
+  // directory is gone.
+  t.equal(eviction!.reason, 'cpu-exhausted')
+  t.equal(eviction!.used.cpu, '100', 'its whole cpu credit (100MI) billed')
+  t.same(eviction!.before, [eviction!.guest], 'the guest directory before: the remailer')
+  t.same(eviction!.after, [], 'and after: nothing')
+  // 6. Clean audit, then the double spend caught twice.
+  t.equal(audit!.cleanViolations, 0, 'the honest world audits clean')
+  t.match(audit!.hostCaught, { code: 'fork', claim: 'frozen' }, "Bob's host: fork, claims frozen")
+  t.match(audit!.auditor, { code: 'fork', heads: 2 }, 'the auditor: fork with both signed heads')
+  t.equal(audit!.hostCaught.culprit, audit!.auditor.culprit, 'both name the same culprit')
+
+  // The summary table: one row per participant, with what each holds and owes.
+  t.same(
+    r.summary.map((row) => row.who),
+    ['alice', 'bob', 'joe', 'rita', 'nina', 'ned', 'mallory']
+  )
+  t.match(
+    r.summary.find((row) => row.who === 'nina'),
+    { 'holds net': '1MB' },
+    "nina's card"
+  )
+  const text = lines.join('\n')
+  for (const n of [1, 2, 3, 4, 5, 6])
+    t.match(text, new RegExp(`^${n}\\. `, 'm'), `step ${n} narrated`)
+  t.match(text, /Balances and usage/)
+  t.match(text, /ls .*alice\/host\/guests/, 'the guest directory is listed')
+
+  t.ok(running, 'the agents ran until the end of the story')
+  t.notOk(existsSync(root), 'the temporary directories are removed')
+  t.same(await readdir(parent), [], 'nothing left behind')
+  t.equal(r.root, null)
+})
+
+test('quid demo --json --keep: one JSON object as the last line, the directories kept', async (t) => {
+  const out: string[] = []
+  const code = await main(['demo', '--json', '--keep'], {
+    out: (s) => out.push(...s.split('\n')),
+    err: (s) => out.push(s),
+    env: process.env
+  })
+  t.equal(code, 0)
+  const last = JSON.parse(out.at(-1) as string) as {
+    ok: boolean
+    root: string
+    steps: Array<{ name: string; ok: boolean; figures: Record<string, unknown> }>
+  }
+  t.equal(last.ok, true)
+  t.same(
+    last.steps.map((s) => s.name),
+    ['barter', 'transfer', 'deploy', 'messages', 'eviction', 'audit']
+  )
+  t.ok(
+    last.steps.every((s) => s.ok && typeof s.figures === 'object'),
+    'each step with its figures'
+  )
+  t.teardown(() => rm(last.root, { recursive: true, force: true }))
+  t.match(out.join('\n'), `The agents' directories are kept in ${last.root}`)
+  t.same(
+    (await readdir(last.root)).sort(),
+    ['alice', 'bob', 'joe', 'mallory', 'ned', 'nina', 'rita'],
+    "every participant's directory is kept"
+  )
+  t.ok(existsSync(join(last.root, 'alice', 'identity.key')))
+  t.equal(await main(['demo', '--bogus'], { out: () => {}, err: () => {}, env: {} }), 1)
+})
