@@ -124,7 +124,7 @@ export async function write(story: Story): Promise<StepResult> {
     { address: g.remailerA, publicKey: await joe.client.remailerKey(g.remailerA) },
     { address: g.remailerB, publicKey: await joe.client.remailerKey(g.remailerB) }
   ]
-  say.say("with the card goes the route: the addresses of A and B and the keys they gave Joe")
+  say.say('with the card goes the route: the addresses of A and B and the keys they gave Joe')
   for (const [i, n] of newbies.entries()) {
     const cell = buildCell(route, g.mailbox, key.publicKey, LETTERS[i] as string)
     await n.client.send(g.remailerA, cell)
