@@ -3,7 +3,7 @@
  * (computed in the guest's own JavaScript), reporting progress to its owner; with too little cpu
  * credit it is metered, evicted mid-search and its files deleted.
  */
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import z32 from 'z32'
@@ -24,7 +24,7 @@ function target(key: number): string {
 }
 
 /** A host whose guests' packets to themselves come back to them (as the agent's router does). */
-async function setup(t: Parameters<Parameters<typeof test>[1]>[0]) {
+async function setup(t: Test) {
   const reports: Array<Record<string, unknown>> = []
   let host: Awaited<ReturnType<typeof startHost>>['host'] | null = null
   const s = await startHost(t, {
