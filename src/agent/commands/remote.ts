@@ -87,33 +87,36 @@ function define(c: Omit<Command, 'options'> & { options?: Command['options'] }):
   return { ...c, options: { ...common, ...c.options } }
 }
 
-export const remoteCommands: Record<string, Command> = {
-  status: define({
-    summary: 'show the running agent: id, peers, log length, host',
-    usage: 'quid status [--dir DIR] [--json]',
+/** A command without arguments that asks the agent `method` and prints the answer. */
+function query<T>(method: string, summary: string, human: (r: T) => string): Command {
+  return define({
+    summary,
+    usage: `quid ${method} [--dir DIR] [--json]`,
     async run(values, _p, io) {
-      const r = await call(values, io, 'status')
-      return print(
-        values,
-        io,
-        r,
-        (s: {
-          id: string
-          address: string
-          log: number
-          peers: string[]
-          host: { mips: number; guests: number } | null
-        }) =>
-          [
-            `agent ${s.id}`,
-            `  address  ${s.address}`,
-            `  log      ${s.log} entries`,
-            `  peers    ${s.peers.length}`,
-            `  host     ${s.host ? `${s.host.mips} MIPS, ${s.host.guests} guests` : 'no'}`
-          ].join('\n')
-      )
+      return print(values, io, await call(values, io, method), human as (r: never) => string)
     }
-  }),
+  })
+}
+
+export const remoteCommands: Record<string, Command> = {
+  status: query(
+    'status',
+    'show the running agent: id, peers, log length, host',
+    (s: {
+      id: string
+      address: string
+      log: number
+      peers: string[]
+      host: { mips: number; guests: number } | null
+    }) =>
+      [
+        `agent ${s.id}`,
+        `  address  ${s.address}`,
+        `  log      ${s.log} entries`,
+        `  peers    ${s.peers.length}`,
+        `  host     ${s.host ? `${s.host.mips} MIPS, ${s.host.guests} guests` : 'no'}`
+      ].join('\n')
+  ),
 
   offer: define({
     summary: 'publish an offer on the market: what you give for what you want',
@@ -137,23 +140,20 @@ export const remoteCommands: Record<string, Command> = {
     }
   }),
 
-  offers: define({
-    summary: 'list your open offers and those seen on the market',
-    usage: 'quid offers [--dir DIR] [--json]',
-    async run(values, _p, io) {
-      const r = await call(values, io, 'offers')
-      return print(values, io, r, (o: { mine: OfferOut[]; market: OfferOut[] }) => {
-        const line = (x: OfferOut): string =>
-          `  ${short(x.id)}  by ${short(x.maker)}  give ${vec(x.give)}  want ${vec(x.want)}  until ${x.expires}`
-        return [
-          `yours (${o.mine.length})`,
-          ...o.mine.map(line),
-          `market (${o.market.length})`,
-          ...o.market.map(line)
-        ].join('\n')
-      })
+  offers: query(
+    'offers',
+    'list your open offers and those seen on the market',
+    (o: { mine: OfferOut[]; market: OfferOut[] }) => {
+      const line = (x: OfferOut): string =>
+        `  ${short(x.id)}  by ${short(x.maker)}  give ${vec(x.give)}  want ${vec(x.want)}  until ${x.expires}`
+      return [
+        `yours (${o.mine.length})`,
+        ...o.mine.map(line),
+        `market (${o.market.length})`,
+        ...o.market.map(line)
+      ].join('\n')
     }
-  }),
+  ),
 
   barter: define({
     summary: 'propose a barter to a peer and wait until it is settled in both logs',
@@ -207,60 +207,44 @@ export const remoteCommands: Record<string, Command> = {
     }
   }),
 
-  balance: define({
-    summary: 'what you hold (usable claims) and what you owe, per resource',
-    usage: 'quid balance [--dir DIR] [--json]',
-    async run(values, _p, io) {
-      const r = await call(values, io, 'balance')
-      return print(
-        values,
-        io,
-        r,
-        (b: {
-          holds: Record<string, string>
-          owes: Record<string, string>
-          capacity: { mips: number; limits: Record<string, string> } | null
-        }) =>
-          [
-            `holds  ${vec(b.holds)}`,
-            `owes   ${vec(b.owes)}`,
-            `capacity ${b.capacity ? `${vec(b.capacity.limits)} at ${b.capacity.mips} MIPS` : 'none published'}`
-          ].join('\n')
-      )
-    }
-  }),
+  balance: query(
+    'balance',
+    'what you hold (usable claims) and what you owe, per resource',
+    (b: {
+      holds: Record<string, string>
+      owes: Record<string, string>
+      capacity: { mips: number; limits: Record<string, string> } | null
+    }) =>
+      [
+        `holds  ${vec(b.holds)}`,
+        `owes   ${vec(b.owes)}`,
+        `capacity ${b.capacity ? `${vec(b.capacity.limits)} at ${b.capacity.mips} MIPS` : 'none published'}`
+      ].join('\n')
+  ),
 
-  claims: define({
-    summary: 'the claims you hold, with what is free of each and its status',
-    usage: 'quid claims [--dir DIR] [--json]',
-    async run(values, _p, io) {
-      const r = await call(values, io, 'claims')
-      return print(
-        values,
-        io,
-        r,
-        (
-          cs: Array<{
-            id: string
-            issuer: string
-            resource: string
-            amount: string
-            free: string
-            expires: string
-            status: string
-          }>
-        ) =>
-          cs.length === 0
-            ? 'no claims'
-            : cs
-                .map(
-                  (c) =>
-                    `${c.id}\n  ${c.resource} ${c.free} free of ${c.amount}, on ${short(c.issuer)}, until ${c.expires} [${c.status}]`
-                )
-                .join('\n')
-      )
-    }
-  }),
+  claims: query(
+    'claims',
+    'the claims you hold, with what is free of each and its status',
+    (
+      cs: Array<{
+        id: string
+        issuer: string
+        resource: string
+        amount: string
+        free: string
+        expires: string
+        status: string
+      }>
+    ) =>
+      cs.length === 0
+        ? 'no claims'
+        : cs
+            .map(
+              (c) =>
+                `${c.id}\n  ${c.resource} ${c.free} free of ${c.amount}, on ${short(c.issuer)}, until ${c.expires} [${c.status}]`
+            )
+            .join('\n')
+  ),
 
   deploy: define({
     summary:
@@ -315,36 +299,28 @@ export const remoteCommands: Record<string, Command> = {
     }
   }),
 
-  guests: define({
-    summary: 'guests you deployed elsewhere, and guests your host runs',
-    usage: 'quid guests [--dir DIR] [--json]',
-    async run(values, _p, io) {
-      const r = await call(values, io, 'guests')
-      return print(
-        values,
-        io,
-        r,
-        (g: {
-          deployed: Array<{ address: string; host: string; file: string }>
-          hosted: Array<{
-            address: string
-            owner: string
-            used: Record<string, string>
-            reserved: Record<string, string>
-          }>
-        }) =>
-          [
-            `deployed (${g.deployed.length})`,
-            ...g.deployed.map((d) => `  ${d.address}  ${d.file}`),
-            `hosted (${g.hosted.length})`,
-            ...g.hosted.map(
-              (h) =>
-                `  ${h.address}  owner ${short(h.owner)}  used ${vec(h.used)} of ${vec(h.reserved)}`
-            )
-          ].join('\n')
-      )
-    }
-  }),
+  guests: query(
+    'guests',
+    'guests you deployed elsewhere, and guests your host runs',
+    (g: {
+      deployed: Array<{ address: string; host: string; file: string }>
+      hosted: Array<{
+        address: string
+        owner: string
+        used: Record<string, string>
+        reserved: Record<string, string>
+      }>
+    }) =>
+      [
+        `deployed (${g.deployed.length})`,
+        ...g.deployed.map((d) => `  ${d.address}  ${d.file}`),
+        `hosted (${g.hosted.length})`,
+        ...g.hosted.map(
+          (h) =>
+            `  ${h.address}  owner ${short(h.owner)}  used ${vec(h.used)} of ${vec(h.reserved)}`
+        )
+      ].join('\n')
+  ),
 
   stop: define({
     summary: 'stop a guest you deployed; its unused credit returns to you',
@@ -388,41 +364,28 @@ export const remoteCommands: Record<string, Command> = {
     }
   }),
 
-  inbox: define({
-    summary: 'read (and empty) your inbox on the virtual network',
-    usage: 'quid inbox [--dir DIR] [--json]',
-    async run(values, _p, io) {
-      const r = await call(values, io, 'inbox')
-      return print(
-        values,
-        io,
-        r,
-        (
-          items: Array<{
-            kind: string
-            from?: string
-            to?: string
-            text?: string | null
-            base64?: string
-            reason?: string
-            at: string
-          }>
-        ) =>
-          items.length === 0
-            ? 'inbox is empty'
-            : items
-                .map((i) =>
-                  i.kind === 'message'
-                    ? `${i.at}  from ${i.from}\n  ${i.text ?? `(binary) ${i.base64}`}`
-                    : `${i.at}  could not reach ${i.to}: ${i.reason}`
-                )
-                .join('\n')
-      )
-    }
-  })
-}
-
-/** Used by `quid export` when the agent holds the store. */
-export async function exportThroughAgent(values: Values, io: Io, out: string): Promise<JsonObject> {
-  return (await call(values, io, 'export', { out: resolvePath(out) })) as JsonObject
+  inbox: query(
+    'inbox',
+    'read (and empty) your inbox on the virtual network',
+    (
+      items: Array<{
+        kind: string
+        from?: string
+        to?: string
+        text?: string | null
+        base64?: string
+        reason?: string
+        at: string
+      }>
+    ) =>
+      items.length === 0
+        ? 'inbox is empty'
+        : items
+            .map((i) =>
+              i.kind === 'message'
+                ? `${i.at}  from ${i.from}\n  ${i.text ?? `(binary) ${i.base64}`}`
+                : `${i.at}  could not reach ${i.to}: ${i.reason}`
+            )
+            .join('\n')
+  )
 }
