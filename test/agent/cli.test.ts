@@ -7,11 +7,19 @@ import { tmp } from '../helpers.js'
 
 const BIN = new URL('../../bin/quid.js', import.meta.url).pathname
 
-function quid(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function quid(
+  args: string[],
+  env: NodeJS.ProcessEnv = {}
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (err as unknown as { code: number }).code : 0, stdout, stderr })
-    })
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, ...env } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (err as unknown as { code: number }).code : 0, stdout, stderr })
+      }
+    )
   })
 }
 
@@ -24,7 +32,11 @@ test('init creates a participant; id prints it, in text and --json', async (t) =
   t.equal((await stat(join(dir, 'identity.key'))).mode & 0o777, 0o600, 'key file is private')
   const id = await quid(['id', '--json'], { QUID_DIR: dir })
   t.equal(id.code, 0)
-  t.same(JSON.parse(id.stdout), { id: made.id, z32: made.z32, log: made.log }, '$QUID_DIR picks the directory')
+  t.same(
+    JSON.parse(id.stdout),
+    { id: made.id, z32: made.z32, log: made.log },
+    '$QUID_DIR picks the directory'
+  )
   const human = await quid(['id', '--dir', dir])
   t.match(human.stdout, made.id)
 })
