@@ -44,7 +44,7 @@ export async function barter(story: Story): Promise<StepResult> {
   say.say(`alice takes it: agreement ${short(r.agreement)}…, signed by both, in both logs`)
   const a = (await alice.quid('balance')) as { holds: Json; owes: Json }
   const b = (await bob.quid('balance')) as { holds: Json; owes: Json }
-  say.say(`each now holds six IOUs' worth and owes the same: ${fmt(a.holds)}`)
+  say.say(`each holds three IOUs of the other (${fmt(a.holds)}) and owes the same`)
   const ok =
     JSON.stringify(a.holds) === JSON.stringify({ cpu: '10my', disk: '10MB', net: '100MB' }) &&
     JSON.stringify(a.holds) === JSON.stringify(b.owes)
