@@ -183,6 +183,7 @@ export class Agent extends ReadyResource {
       ledger: this.ledger,
       dir: this.paths.host,
       limits: capacity,
+      strictAddresses: true,
       router: {
         send: (p) => {
           let from: Address

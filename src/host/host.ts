@@ -69,6 +69,7 @@ export class Host extends ReadyResource {
       sandboxes: opts.sandboxes ?? HOST_DEFAULTS.sandboxes,
       maxCodeBytes: opts.maxCodeBytes ?? HOST_DEFAULTS.maxCodeBytes,
       maxSendsPerCall: opts.maxSendsPerCall ?? HOST_DEFAULTS.maxSendsPerCall,
+      strictAddresses: opts.strictAddresses ?? false,
       now: opts.now ?? Date.now
     }
   }
@@ -266,7 +267,8 @@ export class Host extends ReadyResource {
         storeDir: g.storeDir,
         code: g.code,
         diskQuota: Number(g.reserved.disk),
-        memoryLimitMb: this.opts.memoryLimitMb
+        memoryLimitMb: this.opts.memoryLimitMb,
+        strictAddresses: this.opts.strictAddresses
       },
       budget: this.budget(g),
       start: true

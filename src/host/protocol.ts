@@ -16,6 +16,8 @@ export interface GuestSpec {
   code: string
   diskQuota: number
   memoryLimitMb: number
+  /** `quid.send` refuses anything but a virtual-network address (HostOptions.strictAddresses). */
+  strictAddresses?: boolean
 }
 
 /** What one call may still consume; the sandbox ends the guest when a figure runs out. */

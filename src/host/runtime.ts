@@ -16,6 +16,16 @@ import { GuestStore, StoreError, type Stored } from './store.js'
 import * as gcrypto from './crypto.js'
 import type { Budget, CallResult, Event, GuestSpec } from './protocol.js'
 import type { EvictReason } from '../ledger/records.js'
+import { parseAddress } from '../vnet/address.js'
+
+function isAddress(to: string): boolean {
+  try {
+    parseAddress(to)
+    return true
+  } catch {
+    return false
+  }
+}
 
 const latin1 = (b: Uint8Array): string =>
   Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
@@ -263,6 +273,10 @@ export class GuestRuntime {
       case 'send': {
         const to = str(a)
         if (to.length > 128) throw new RangeError('an address is at most 128 characters')
+        if (this.spec.strictAddresses && !isAddress(to))
+          throw new TypeError(
+            `${JSON.stringify(to.slice(0, 60))} is not an address on the virtual network`
+          )
         const data = value(b, c)
         if (data.byteLength > st.budget.maxPacket)
           throw new RangeError(`a packet is at most ${st.budget.maxPacket} bytes`)

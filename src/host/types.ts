@@ -32,6 +32,12 @@ export interface HostOptions {
   sandboxes?: number
   maxCodeBytes?: number
   maxSendsPerCall?: number
+  /**
+   * Refuse in `quid.send`, with an error the guest can catch, any `to` that is not a
+   * virtual-network address (docs/VNET.md): a guest can name no hostname, IP or anything else
+   * outside the network. The agent sets it; default false, for embedders with their own names.
+   */
+  strictAddresses?: boolean
   /** Skip calibration and use this rating (tests that need exact figures). */
   mips?: number
   now?: () => number

@@ -226,3 +226,49 @@ test('bad input on every command: a clear error with its code, and no log change
   )
   t.same(lengths([alice, bob]), before, 'no log changed')
 })
+
+test('a guest cannot name anything outside the virtual network', async (t) => {
+  const net = await agentNet(t)
+  const alice = await net.agent('alice', { host: { capacity: BIG, mips: 1000 } })
+  const bob = await net.agent('bob', { host: { capacity: BIG, mips: 1000 } })
+  const [a, b] = [client(alice), client(bob)]
+  await b('offer', { give: R, want: R })
+  await a('barter', { peer: bob.key, give: R, want: R })
+  const lines: string[] = []
+  bob.host!.on('log', (l: { line: string }) => lines.push(l.line))
+  const owner = (await a('status')) as { address: string }
+  const file = join(net.root, 'reacher.js')
+  await writeFile(
+    file,
+    `quid.on('start', () => {
+      for (const to of ['example.com', '127.0.0.1', '10.0.0.1:80', 'https://example.com/', 'localhost', '::1']) {
+        try { quid.send(to, 'out') ; quid.log('sent to ' + to) } catch (e) { quid.log('refused ' + to) }
+      }
+      quid.send(${JSON.stringify(owner.address)}, 'only this')
+    })`
+  )
+  const dep = (await a('deploy', { file, host: bob.key, cpu: '1my', disk: '1MB', net: '1MB' })) as {
+    guest: string
+  }
+  t.same(
+    lines.filter((l) => l.startsWith('refused') || l.startsWith('sent')),
+    ['example.com', '127.0.0.1', '10.0.0.1:80', 'https://example.com/', 'localhost', '::1'].map(
+      (to) => 'refused ' + to
+    ),
+    'every outside name is refused inside the guest'
+  )
+  let inbox: Array<{ text?: string }> = []
+  await until(
+    async () => (inbox = inbox.concat((await a('inbox')) as typeof inbox)).length > 0,
+    'the one message'
+  )
+  t.same(
+    inbox.map((i) => i.text),
+    ['only this']
+  )
+  t.equal(
+    bob.host!.guest(dep.guest)?.used.net,
+    9n,
+    'only the 9 bytes of the one real send were sent and billed'
+  )
+})
