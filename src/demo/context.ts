@@ -10,6 +10,7 @@ import type { X25519Pair } from '../host/crypto.js'
 import type { World } from './world.js'
 import type { Narrator } from './narrator.js'
 import { Client } from './mail.js'
+import type { Seen } from './observe.js'
 
 export type Figures = Record<string, Json>
 
@@ -56,7 +57,7 @@ export interface Story {
   /** The recipient's X25519 key pair (the mailbox seals deliveries to it). */
   recipientKey?: X25519Pair
   /** What the anonymity checks read: every packet each host's agent carried, as (from, to, bytes). */
-  seen: Map<string, Array<{ from: string; to: string; bytes: number }>>
+  seen: Map<string, Seen[]>
   /** Every line the hosts' guests logged. */
   logs: Map<string, string[]>
 }

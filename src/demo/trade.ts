@@ -5,7 +5,7 @@
  */
 import type { Json } from '../agent/control.js'
 import { person, until, who, type StepResult, type Story } from './context.js'
-import { observe } from './observe.js'
+import { observe, type Seen } from './observe.js'
 import { short } from './narrator.js'
 
 /** Capacity each host publishes: the most it is willing to owe at once. */
@@ -24,7 +24,7 @@ export async function barter(story: Story): Promise<StepResult> {
   )
   for (const name of ['alice', 'bob']) {
     const agent = await world.agent(name, { host: { capacity: CAPACITY, mips: MIPS } })
-    const seen: Story['seen'] extends Map<string, infer V> ? V : never = []
+    const seen: Seen[] = []
     story.seen.set(name, seen)
     observe(agent, seen)
     const lines: string[] = []
