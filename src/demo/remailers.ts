@@ -132,8 +132,8 @@ export async function write(story: Story): Promise<StepResult> {
       `${n.name.padEnd(4)} wraps a letter for Rita in three layers (mailbox, B, A) and sends ${cell.byteLength} B to A`
     )
   }
-  // Without host timers each remailer holds a cell until the next arrives: Joe keeps traffic
-  // flowing with chaff, which every remailer drops.
+  // Joe keeps cover traffic flowing: chaff, which every remailer drops. It hides the letters
+  // among other cells, and on a host without timers it is what flushes a remailer's pool.
   const read: string[] = []
   await until(async () => {
     await joe.client.send(g.remailerA, chaff())

@@ -40,9 +40,7 @@ test('a remailer answers key requests, peels one layer, pads back to the cell si
   const cell = buildCell(route, 'mailbox-address', recipient.publicKey, 'hello')
   t.equal(cell.byteLength, CELL)
   await s.host.deliverTo(g.id, CLIENT, cell)
-  // Without host timers the remailer pools a cell until the next one arrives: chaff flushes it
-  // (with timers, chaff is dropped and the cell goes after its random delay).
-  await s.host.deliverTo(g.id, CLIENT, chaff())
+  // With host timers the cell goes out by itself, after its random delay.
   await rec.wait(() => sent.length >= 1)
   const out = sent.shift() as Packet
   t.equal(out.to, 'next-hop', 'sent to the next address in its layer')
@@ -65,4 +63,38 @@ test('a remailer answers key requests, peels one layer, pads back to the cell si
   const used = s.host.guest(g.id)?.used
   t.comment(`remailer used cpu ${used?.cpu} MI, disk ${used?.disk} B, net ${used?.net} B`)
   t.ok((used?.disk ?? 0n) < 200n, 'no cell is kept once forwarded: only its key pair is stored')
+})
+
+test('without host timers the remailer is a pool mix: a cell waits for the next one', async (t) => {
+  // The same file with its timer detection turned off, as on a host without quid.after.
+  const pool = CODE.replace("typeof quid.after === 'function'", 'false')
+  t.not(pool, CODE, 'the detection is there to turn off')
+  const sent: Packet[] = []
+  const s = await startHost(t, { mips: 1000, router: { send: (p) => void sent.push(p) } })
+  const owner = await participant(t, 'joe')
+  const g = await deployGuest(s, owner, pool, CREDIT)
+  await s.host.deliverTo(g.id, CLIENT, new TextEncoder().encode('key'))
+  const rec = recorder(s.host)
+  await rec.wait(() => sent.length === 1)
+  const publicKey = (sent.shift() as Packet).data
+  const recipient = crypto.keyPair()
+  const cells = ['one', 'two'].map((m) =>
+    buildCell([{ address: g.address, publicKey }], `mailbox-${m}`, recipient.publicKey, m)
+  )
+  await s.host.deliverTo(g.id, CLIENT, cells[0]!)
+  await s.host.flushUsage()
+  t.equal(sent.length, 0, 'the first cell waits in the pool')
+  t.ok((s.host.guest(g.id)?.used.disk ?? 0n) > BigInt(CELL), 'kept in its store meanwhile')
+  await s.host.deliverTo(g.id, CLIENT, cells[1]!)
+  await rec.wait(() => sent.length === 1)
+  t.equal(sent[0]!.to, 'mailbox-one', 'the next cell flushes it')
+  await s.host.deliverTo(g.id, CLIENT, chaff())
+  await rec.wait(() => sent.length === 2)
+  t.equal(sent[1]!.to, 'mailbox-two', 'chaff flushes the pool too, and is itself dropped')
+  t.same(
+    sent.map((p) => p.data.byteLength),
+    [CELL, CELL]
+  )
+  await s.host.flushUsage()
+  t.ok((s.host.guest(g.id)?.used.disk ?? 0n) < 200n, 'nothing left in the pool')
 })
