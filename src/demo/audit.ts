@@ -13,7 +13,11 @@ import { fromExport, type LogCopy } from '../audit/copies.js'
 import type { AuditReport } from '../audit/report.js'
 import type { Violation } from '../ledger/violations.js'
 import { generateKeyPair } from '../ledger/identity.js'
-import { signRecord } from '../ledger/sign.js'
+import { signDeployRequest, signRecord } from '../ledger/sign.js'
+import { encodeDeployRequest } from '../ledger/codecs.js'
+import { blake2b256 } from '../ledger/hash.js'
+import { isQuidError } from '../ledger/errors.js'
+import { withTimeout } from '../exchange/wait.js'
 import { claimId } from '../ledger/state.js'
 import { fromHex, toHex } from '../ledger/bytes.js'
 import * as build from '../ledger/build.js'
@@ -96,6 +100,8 @@ export async function auditAndCheat(story: Story): Promise<StepResult> {
   say.say(
     `bob's host: ${caught.code} by ${short(caught.culprit ?? '')}…; the IOU nina got from her is ${frozen.ok ? 'still good' : frozen.code}`
   )
+  const refused = await deployWith(nina.agent, bob.agent.id, spent)
+  say.say(`nina offers that IOU to pay for a guest on bob's machine: refused (${refused})`)
   const after = await copyOf(mallory.agent, 'mallory-now.qlog')
   const others = (await copies(story)).filter((c) => c.id !== mallory.agent.key)
   const report: AuditReport = await audit([...others, before, after], [], { workers: 0 })
@@ -111,6 +117,7 @@ export async function auditAndCheat(story: Story): Promise<StepResult> {
       caught.culprit === mallory.agent.key &&
       !frozen.ok &&
       frozen.code === 'frozen' &&
+      refused === 'frozen' &&
       fork !== undefined &&
       (fork.heads?.length ?? 0) >= 2,
     figures: {
@@ -119,7 +126,8 @@ export async function auditAndCheat(story: Story): Promise<StepResult> {
       hostCaught: {
         code: caught.code,
         culprit: caught.culprit ?? null,
-        claim: frozen.ok ? 'ok' : String(frozen.code)
+        claim: frozen.ok ? 'ok' : String(frozen.code),
+        deploy: refused
       },
       auditor: fork
         ? ({
@@ -130,5 +138,42 @@ export async function auditAndCheat(story: Story): Promise<StepResult> {
         : null,
       violations: report.violations.map((v) => v.code)
     }
+  }
+}
+
+/**
+ * Asks `host` to run a guest paid with `claim`, signed by `agent`, straight to the host (the agent's
+ * own `quid deploy` would not even offer a claim its ledger sees as frozen): the host's answer code.
+ */
+async function deployWith(agent: Agent, host: Uint8Array, claim: string): Promise<string> {
+  const info = agent.ledger.claim(claim)
+  if (!info) return 'unknown claim'
+  const code = new TextEncoder().encode("quid.on('start', () => {})")
+  const request = build.deployRequest({
+    host,
+    owner: agent.id,
+    codeHash: blake2b256(code),
+    codeSize: code.byteLength,
+    claims: [
+      { claim: fromHex(claim, 32), root: fromHex(info.root, 32), resource: 'cpu', amount: 1000n }
+    ]
+  })
+  try {
+    await withTimeout(
+      agent.deploys.deploy(host, {
+        request: encodeDeployRequest(request),
+        signature: signDeployRequest(request, agent.keyPair),
+        code,
+        // Not the host itself: it has its own log, and its ledger must never be asked to follow it.
+        follow: agent.pathParticipants(info).filter((p) => toHex(p) !== toHex(host))
+      }),
+      20_000,
+      'the deploy'
+    )
+    return 'admitted'
+  } catch (err) {
+    return isQuidError(err)
+      ? String((err.details as { code?: string } | undefined)?.code ?? err.code)
+      : String(err)
   }
 }

@@ -64,7 +64,11 @@ test('the story: six steps, each as the issue tells it', async (t) => {
   t.same(eviction!.after, [], 'and after: nothing')
   // 6. Clean audit, then the double spend caught twice.
   t.equal(audit!.cleanViolations, 0, 'the honest world audits clean')
-  t.match(audit!.hostCaught, { code: 'fork', claim: 'frozen' }, "Bob's host: fork, claims frozen")
+  t.match(
+    audit!.hostCaught,
+    { code: 'fork', claim: 'frozen', deploy: 'frozen' },
+    "Bob's host: fork, the claims frozen, a guest paid with one refused"
+  )
   t.match(audit!.auditor, { code: 'fork', heads: 2 }, 'the auditor: fork with both signed heads')
   t.equal(audit!.hostCaught.culprit, audit!.auditor.culprit, 'both name the same culprit')
 
