@@ -8,6 +8,7 @@ import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { existsSync } from 'node:fs'
 import { runStory, STEPS } from '../../src/demo/story.js'
+import { REMAILER_A_CPU } from '../../src/demo/remailers.js'
 import { main } from '../../src/agent/cli.js'
 import { tmp } from '../helpers.js'
 
@@ -16,11 +17,13 @@ test('the story: six steps, each as the issue tells it', async (t) => {
   const lines: string[] = []
   let root = ''
   let running = false
+  let pids: number[] = []
   const r = await runStory({
     out: (l) => lines.push(l),
     parent,
     inspect: async (story) => {
       root = story.world.root
+      pids = [...story.world.agents.values()].flatMap((a) => a.host?.sandboxPids() ?? [])
       // Every agent still runs here; afterwards none may.
       running = [...story.world.agents.values()].every((a) => a.opened && !a.closed)
     }
@@ -59,7 +62,7 @@ test('the story: six steps, each as the issue tells it', async (t) => {
   // 5. The remailer on Alice's machine is evicted for cpu, with exactly its credit used, and its
   // directory is gone.
   t.equal(eviction!.reason, 'cpu-exhausted')
-  t.equal(eviction!.used.cpu, '100', 'its whole cpu credit (100MI) billed')
+  t.equal(`${eviction!.used.cpu}MI`, REMAILER_A_CPU, 'its whole cpu credit billed')
   t.same(eviction!.before, [eviction!.guest], 'the guest directory before: the remailer')
   t.same(eviction!.after, [], 'and after: nothing')
   // 6. Clean audit, then the double spend caught twice.
@@ -89,6 +92,18 @@ test('the story: six steps, each as the issue tells it', async (t) => {
   t.match(text, /ls .*alice\/host\/guests/, 'the guest directory is listed')
 
   t.ok(running, 'the agents ran until the end of the story')
+  t.ok(pids.length >= 2, `the hosts ran sandbox processes (${pids.length})`)
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  // A child just killed may linger as a zombie until reaped: give it a moment.
+  for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 50))
+  t.same(pids.filter(alive), [], 'no sandbox process is left running')
   t.notOk(existsSync(root), 'the temporary directories are removed')
   t.same(await readdir(parent), [], 'nothing left behind')
   t.equal(r.root, null)
