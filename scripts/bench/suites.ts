@@ -7,5 +7,6 @@ import { ledger } from './ledger.js'
 import { auditSuite } from './audit.js'
 import { hostSuite } from './host.js'
 import { exchangeSuite } from './exchange.js'
+import { vnetSuite } from './vnet.js'
 
-export const suites: readonly Suite[] = [ledger, auditSuite, hostSuite, exchangeSuite]
+export const suites: readonly Suite[] = [ledger, auditSuite, hostSuite, exchangeSuite, vnetSuite]

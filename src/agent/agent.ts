@@ -32,7 +32,12 @@ import {
   type Address
 } from '../vnet/address.js'
 import { ControlServer } from './control.js'
-import { DeployChannel, VnetChannel, type DeployHandler } from './channels.js'
+import {
+  DeployChannel,
+  VnetChannel,
+  type DeployHandler,
+  type VnetChannelOptions
+} from './channels.js'
 import { controlHandlers } from './handlers.js'
 import { paths, type ParticipantPaths } from './dirs.js'
 import type { ResourceVector } from '../ledger/records.js'
@@ -59,6 +64,8 @@ export interface AgentOptions {
   limits?: Partial<NodeLimits>
   /** Guest deliveries waiting at once per guest; more are refused `busy`. */
   guestQueue?: number
+  /** Virtual-network limits per peer (packets per second and burst) and route timeout. */
+  vnet?: VnetChannelOptions
 }
 
 /** A guest this participant deployed somewhere, remembered so `quid guests` and `quid stop` know it. */
@@ -151,7 +158,7 @@ export class Agent extends ReadyResource {
       { send: (agent, bytes) => this.vnet.send(agent, bytes) },
       { resolve: (a) => this.guestEndpoint(a) }
     )
-    this.vnet = new VnetChannel(this.node, this.router)
+    this.vnet = new VnetChannel(this.node, this.router, this.opts.vnet)
     this.deploys = new DeployChannel(this.node, null)
     this.node.use(this.vnet)
     this.node.use(this.deploys)
