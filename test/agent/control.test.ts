@@ -156,9 +156,16 @@ test('only the owner can reach the socket: mode 0600 in a 0700 directory', async
     t.comment('not root: cannot start a process as another user; the modes above are the check')
     return
   }
-  // As root, try from a process running as `nobody`: the kernel refuses it.
+  // As root, try from a process running as `nobody` (from `/`: it may not enter our working
+  // directory): the kernel refuses it.
   const probe = async (): Promise<string> => {
-    const child = spawn(process.execPath, ['-e', script], { uid: 65534, gid: 65534 })
+    // Through env(1) without NODE_OPTIONS: the test runner adds modules to every node it starts,
+    // which that user may not read.
+    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, '-e', script], {
+      uid: 65534,
+      gid: 65534,
+      cwd: '/'
+    })
     let out = ''
     child.stdout.on('data', (d) => (out += d.toString()))
     await new Promise((resolve) => child.on('close', resolve))
