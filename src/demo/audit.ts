@@ -21,7 +21,7 @@ import { withTimeout } from '../exchange/wait.js'
 import { claimId } from '../ledger/state.js'
 import { fromHex, toHex } from '../ledger/bytes.js'
 import * as build from '../ledger/build.js'
-import { person, until, who, type StepResult, type Story } from './context.js'
+import { person, who, type StepResult, type Story } from './context.js'
 import { short } from './narrator.js'
 
 async function copyOf(agent: Agent, source: string): Promise<LogCopy> {
@@ -56,7 +56,7 @@ export async function auditAndCheat(story: Story): Promise<StepResult> {
     to: mallory.agent.key,
     amount: 'cpu=1my'
   })) as { claim: string }
-  await until(() => mallory.agent.ledger.claimStatus(got.claim).ok, 'Mallory to hold the IOU')
+  await story.wait(() => mallory.agent.ledger.claimStatus(got.claim).ok, 'Mallory to hold the IOU')
   // Bob's host watches whoever holds its IOUs.
   let fraud: Violation | null = null
   bob.agent.ledger.on('fraud', (v: Violation) => (fraud ??= v))
@@ -69,7 +69,7 @@ export async function auditAndCheat(story: Story): Promise<StepResult> {
     amount: 'cpu=1my'
   })) as { transfer: string }
   const spent = toHex(claimId(fromHex(first.transfer, 32), 0))
-  await until(
+  await story.wait(
     () => bob.agent.ledger.claim(spent) !== undefined,
     "Bob's host to see Mallory's transfer to Nina"
   )
@@ -94,7 +94,7 @@ export async function auditAndCheat(story: Story): Promise<StepResult> {
   say.say(
     `mallory rewrites her log: the same IOU now goes to a key of her own (${short(toHex(second.id))}…)`
   )
-  await until(() => fraud !== null, "Bob's host to notice the rewrite")
+  await story.wait(() => fraud !== null, "Bob's host to notice the rewrite")
   const frozen = bob.agent.ledger.claimStatus(spent)
   const caught = fraud as unknown as Violation
   say.say(

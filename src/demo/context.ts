@@ -58,6 +58,8 @@ export interface Story {
   recipientKey?: X25519Pair
   /** What the anonymity checks read: every packet each host's agent carried, as (from, to, bytes). */
   seen: Map<string, Seen[]>
+  /** Waits until `fn` holds, at most `ms`; stops at once when the story is interrupted. */
+  wait(fn: () => boolean | Promise<boolean>, what: string, ms?: number): Promise<void>
   /** Every line the hosts' guests logged. */
   logs: Map<string, string[]>
 }
@@ -71,10 +73,12 @@ export function who(story: Story, name: string): Person {
 export async function until(
   fn: () => boolean | Promise<boolean>,
   what: string,
-  ms = 20_000
+  ms = 20_000,
+  signal?: AbortSignal
 ): Promise<void> {
   const deadline = Date.now() + ms
   while (!(await fn())) {
+    if (signal?.aborted) throw new Error(`interrupted while waiting for ${what}`)
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }

@@ -42,6 +42,8 @@ export class Client {
   ): Promise<T> {
     const deadline = Date.now() + ms
     for (;;) {
+      if (this.agent.closing)
+        throw new QuidError(ErrorCodes.CLOSED, `the agent stopped while waiting for ${what}`)
       for (const i of this.agent.inbox.drain())
         if (i.kind === 'message') this.got.push({ from: i.from, payload: i.payload })
       const r = take(this.got)

@@ -11,7 +11,7 @@ import { toHex } from '../ledger/bytes.js'
 import { formatAddress, parseAddress } from '../vnet/address.js'
 import { keyPair } from '../host/crypto.js'
 import { buildCell, chaff, openDelivery, BOX_OVERHEAD, CELL, type Hop } from '../client/onion.js'
-import { person, until, who, type Person, type StepResult, type Story } from './context.js'
+import { person, who, type Person, type StepResult, type Story } from './context.js'
 import { guestFile } from './guests.js'
 
 /**
@@ -113,10 +113,16 @@ export async function write(story: Story): Promise<StepResult> {
       to: n.agent.key,
       amount: CARD
     })) as { claim: string }
-    await until(() => n.agent.ledger.claim(card.claim) !== undefined, `${name} to see her card`)
+    await story.wait(
+      () => n.agent.ledger.claim(card.claim) !== undefined,
+      `${name} to see her card`
+    )
   }
   for (const n of newbies)
-    await until(() => n.agent.ledger.balance().net === 1_000_000n, `${n.name} to hold her card`)
+    await story.wait(
+      () => n.agent.ledger.balance().net === 1_000_000n,
+      `${n.name} to hold her card`
+    )
   say.say(`joe → nina, ned: a card each (${CARD} of his credit on alice's machine)`)
   // The card also carries the route: Joe asks his remailers for their keys, so the newbies talk
   // to the first remailer only (asking B themselves would show B their addresses).
@@ -135,7 +141,7 @@ export async function write(story: Story): Promise<StepResult> {
   // Joe keeps cover traffic flowing: chaff, which every remailer drops. It hides the letters
   // among other cells, and on a host without timers it is what flushes a remailer's pool.
   const read: string[] = []
-  await until(async () => {
+  await story.wait(async () => {
     await joe.client.send(g.remailerA, chaff())
     await joe.client.send(g.remailerB, chaff())
     await rita.client.send(g.mailbox, { op: 'fetch' })
@@ -173,7 +179,7 @@ export async function runOut(story: Story): Promise<StepResult> {
   })
   const newbies = [who(story, 'nina'), who(story, 'ned')]
   let sent = 0
-  await until(
+  await story.wait(
     async () => {
       if (evicted) return true
       const n = newbies[sent % newbies.length] as Person

@@ -8,7 +8,7 @@ import type { Json } from '../agent/control.js'
 import { RESOURCES, formatAmount } from '../ledger/amounts.js'
 import { narrator } from './narrator.js'
 import { World } from './world.js'
-import type { StepResult, Story } from './context.js'
+import { until, type StepResult, type Story } from './context.js'
 import { barter, passToJoe } from './trade.js'
 import { setUp, write, runOut } from './remailers.js'
 import { auditAndCheat } from './audit.js'
@@ -18,6 +18,8 @@ export interface StoryOptions {
   keep?: boolean
   /** Where to make the temporary directories. */
   parent?: string
+  /** Stops the story early: every agent is stopped and the directories removed (unless kept). */
+  signal?: AbortSignal
   /** Called with the story before the world closes (tests look at the hosts' records here). */
   inspect?: (story: Story) => Promise<void> | void
 }
@@ -45,9 +47,12 @@ export async function runStory(opts: StoryOptions = {}): Promise<StoryResult> {
     say: narrator(out),
     people: new Map(),
     seen: new Map(),
-    logs: new Map()
+    logs: new Map(),
+    wait: (fn, what, ms) => until(fn, what, ms, opts.signal)
   }
   const steps: StepResult[] = []
+  const stop = (): void => void world.close()
+  opts.signal?.addEventListener('abort', stop, { once: true })
   let summary: Array<Record<string, Json>> = []
   try {
     out(`A loopback network in ${world.root}`)
@@ -65,6 +70,7 @@ export async function runStory(opts: StoryOptions = {}): Promise<StoryResult> {
     story.say.table(table(summary))
     await opts.inspect?.(story)
   } finally {
+    opts.signal?.removeEventListener('abort', stop)
     await world.close()
   }
   const ok = steps.length === STEPS.length && steps.every((s) => s.ok)

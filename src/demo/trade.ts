@@ -4,7 +4,7 @@
  * machine to Joe").
  */
 import type { Json } from '../agent/control.js'
-import { person, until, who, type StepResult, type Story } from './context.js'
+import { person, who, type StepResult, type Story } from './context.js'
 import { observe, type Seen } from './observe.js'
 import { short } from './narrator.js'
 
@@ -40,7 +40,10 @@ export async function barter(story: Story): Promise<StepResult> {
     agreement: string
     claims: string[]
   }
-  await until(() => bob.agent.exchange.settled(r.agreement), 'Bob to see the agreement settled')
+  await story.wait(
+    () => bob.agent.exchange.settled(r.agreement),
+    'Bob to see the agreement settled'
+  )
   say.say(`alice takes it: agreement ${short(r.agreement)}…, signed by both, in both logs`)
   const a = (await alice.quid('balance')) as { holds: Json; owes: Json }
   const b = (await bob.quid('balance')) as { holds: Json; owes: Json }
@@ -80,7 +83,7 @@ export async function passToJoe(story: Story): Promise<StepResult> {
     }
     say.say(`${from.padEnd(5)} → joe: ${Object.values(TO_JOE).join(', ')} on ${issuer}'s machine`)
   }
-  await until(() => joe.agent.ledger.holdings().length === 6, 'Joe to see his six claims')
+  await story.wait(() => joe.agent.ledger.holdings().length === 6, 'Joe to see his six claims')
   const balance = (await joe.quid('balance')) as { holds: Json }
   say.say(`joe holds ${fmt(balance.holds)} and owes nothing; he runs no host of his own`)
   return {

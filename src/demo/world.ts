@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { generateKeyPair, writeKeyFile } from '../ledger/identity.js'
 import { startTestnet, type Testnet } from '../exchange/testnet.js'
 import { Agent, type AgentOptions } from '../agent/agent.js'
+import { QuidError, ErrorCodes } from '../ledger/errors.js'
 
 export const MARKET = 'quid-demo'
 
@@ -42,14 +43,26 @@ export class World {
 
   /** A participant directory with a fresh key, and its agent running on the testnet. */
   async agent(name: string, opts: Partial<AgentOptions> = {}): Promise<Agent> {
+    this.open()
     const dir = join(this.root, name)
     await mkdir(dir, { recursive: true, mode: 0o700 })
     await writeKeyFile(join(dir, 'identity.key'), generateKeyPair())
     const agent = new Agent({ dir, bootstrap: this.testnet.bootstrap, market: MARKET, ...opts })
     this.agents.set(name, agent)
-    await agent.ready()
-    await agent.node.flush()
+    try {
+      await agent.ready()
+      await agent.node.flush()
+      this.open()
+    } catch (err) {
+      // Closing began while it started (an interrupt): it must not outlive the world.
+      await agent.close().catch(() => {})
+      throw err
+    }
     return agent
+  }
+
+  private open(): void {
+    if (this.closing) throw new QuidError(ErrorCodes.CLOSED, 'the demo is stopping')
   }
 
   /** Stops one agent (its directory stays until the world closes). */
@@ -59,9 +72,15 @@ export class World {
     await a?.close()
   }
 
-  async close(): Promise<void> {
-    for (const name of [...this.agents.keys()].reverse()) await this.stop(name)
-    await this.testnet.close()
-    if (!this.keep) await rm(this.root, { recursive: true, force: true })
+  private closing: Promise<void> | null = null
+
+  /** Stops everything; safe to call more than once (an interrupt and the story's end both may). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const name of [...this.agents.keys()].reverse()) await this.stop(name)
+      await this.testnet.close()
+      if (!this.keep) await rm(this.root, { recursive: true, force: true })
+    })()
+    return this.closing
   }
 }

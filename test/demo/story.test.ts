@@ -141,3 +141,19 @@ test('quid demo --json --keep: one JSON object as the last line, the directories
   t.ok(existsSync(join(last.root, 'alice', 'identity.key')))
   t.equal(await main(['demo', '--bogus'], { out: () => {}, err: () => {}, env: {} }), 1)
 })
+
+test('an interrupted story stops every agent and removes its directories', async (t) => {
+  const parent = await tmp(t, 'quid-story-')
+  const interrupt = new AbortController()
+  await t.rejects(
+    runStory({
+      parent,
+      signal: interrupt.signal,
+      out: (l) => {
+        if (l.startsWith('2. ')) interrupt.abort()
+      }
+    }),
+    'the story ends with an error'
+  )
+  t.same(await readdir(parent), [], 'nothing left behind')
+})

@@ -13,7 +13,22 @@ export const demoCommand: Command = {
     help: { type: 'boolean', short: 'h' }
   },
   async run(values, _positionals, io) {
-    const r = await runStory({ out: io.out, keep: Boolean(values.keep) })
+    // Ctrl-C stops the agents and removes the directories rather than leaving them behind.
+    const interrupt = new AbortController()
+    const onSignal = (): void => interrupt.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    let r: Awaited<ReturnType<typeof runStory>>
+    try {
+      r = await runStory({ out: io.out, keep: Boolean(values.keep), signal: interrupt.signal })
+    } catch (err) {
+      if (!interrupt.signal.aborted) throw err
+      io.err('quid demo: interrupted; every agent stopped')
+      return 130
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
     if (values.json)
       io.out(
         JSON.stringify({
