@@ -1,0 +1,47 @@
+/**
+ * The key cracker through whole agents: Joe buys cpu on Alice's machine, deploys the cracker with
+ * `quid deploy`, starts a search from his client and reads the reports in his inbox.
+ */
+import { test } from 'tap'
+import { blake2s } from '@noble/hashes/blake2.js'
+import { World } from '../../src/demo/world.js'
+import { person } from '../../src/demo/context.js'
+import { guestFile } from '../../src/demo/guests.js'
+import { toHex } from '../../src/ledger/bytes.js'
+import { tmp } from '../helpers.js'
+
+const R = 'cpu=1my,disk=1MB,net=10MB'
+
+test('a cracker deployed by a client finds the key and reports to its inbox', async (t) => {
+  const world = await World.open({ parent: await tmp(t, 'quid-crack-') })
+  t.teardown(() => world.close())
+  const capacity = { cpu: 10n ** 12n, disk: 1n << 30n, net: 1n << 30n }
+  const alice = person('alice', await world.agent('alice', { host: { capacity, mips: 1000 } }))
+  const joe = person('joe', await world.agent('joe', { host: { capacity, mips: 1000 } }))
+  await alice.quid('offer', { give: R, want: R })
+  await joe.quid('barter', { peer: alice.agent.key, give: R, want: R })
+  const dep = (await joe.quid('deploy', {
+    file: guestFile('cracker'),
+    host: alice.agent.key,
+    cpu: '100000MI',
+    disk: '4kB',
+    net: '1MB'
+  })) as { address: string }
+  const key = 40_000
+  const b = new Uint8Array(4)
+  new DataView(b.buffer).setUint32(0, key)
+  await joe.client.send(dep.address, {
+    op: 'crack',
+    hash: toHex(blake2s(b)),
+    bits: 16,
+    chunk: 10_000
+  })
+  const found = await joe.client.json<{ key: number; tried: number }>(
+    dep.address,
+    (v) => v.op === 'found',
+    'the key'
+  )
+  t.same(found, { op: 'found', key, tried: key + 1 }, 'the key, from the guest on Alice')
+  const used = alice.agent.host?.guest(dep.address)?.used
+  t.ok(used && used.cpu > 0n, `its cpu is metered (${used?.cpu} MI so far)`)
+})
