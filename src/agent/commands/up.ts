@@ -112,7 +112,16 @@ export const upCommand: Command = {
         ].join('\n')
       )
     const sig = await stopping
+    // A second signal while shutting down means "now": the log is append-only and safe to cut.
+    const force = (): void => {
+      io.err('quid up: a second signal; exiting without finishing the shutdown')
+      process.exit(1)
+    }
+    process.once('SIGINT', force)
+    process.once('SIGTERM', force)
     await agent.close()
+    process.off('SIGINT', force)
+    process.off('SIGTERM', force)
     if (values.json) io.out(JSON.stringify({ stopped: true, signal: sig }))
     else io.out(`stopped (${sig})`)
     return 0
