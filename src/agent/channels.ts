@@ -78,6 +78,8 @@ export interface VnetChannelOptions {
   reachMs?: number
   packetsPerSec?: number
   packetBurst?: number
+  /** Packets waiting at once for a connection to their agent; more are answered `no-route`. */
+  maxRouting?: number
 }
 
 /** Virtual-network packets between agents; the Router's transport. */
@@ -86,6 +88,7 @@ export class VnetChannel implements PeerProtocol, Transport {
   private readonly router: Router
   private readonly open = new Map<string, Open>()
   private readonly opts: Required<VnetChannelOptions>
+  private routing = 0
 
   constructor(node: Node, router: Router, opts: VnetChannelOptions = {}) {
     this.node = node
@@ -93,7 +96,8 @@ export class VnetChannel implements PeerProtocol, Transport {
     this.opts = {
       reachMs: opts.reachMs ?? 10_000,
       packetsPerSec: opts.packetsPerSec ?? 200,
-      packetBurst: opts.packetBurst ?? 400
+      packetBurst: opts.packetBurst ?? 400,
+      maxRouting: opts.maxRouting ?? 1024
     }
   }
 
@@ -130,10 +134,15 @@ export class VnetChannel implements PeerProtocol, Transport {
     const key = toHex(agent)
     let o = this.open.get(key)
     if (!o || o.peer.closed) {
+      // Packets waiting for a route are bounded: past the bound the sender hears `no-route`.
+      if (this.routing >= this.opts.maxRouting) return false
+      this.routing++
       try {
         await this.node.reach(agent, this.opts.reachMs)
       } catch {
         return false
+      } finally {
+        this.routing--
       }
       o = this.open.get(key)
       if (!o || o.peer.closed) return false
