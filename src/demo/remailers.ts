@@ -153,8 +153,30 @@ export async function write(story: Story): Promise<StepResult> {
     return read.length >= LETTERS.length
   }, 'the letters to reach the mailbox')
   for (const r of read) say.say(`rita fetches and opens: "${r}"`)
-  const ok = [...read].sort().join('\n') === [...LETTERS].sort().join('\n')
-  return { name: 'messages', ok, figures: { sent: LETTERS.length, read: read.length, cell: CELL } }
+  // What each host's operator could have logged: the addresses on the packets its agent carried.
+  const ends: Record<string, Json> = {}
+  for (const host of ['alice', 'bob']) {
+    const seen = new Set((story.seen.get(host) ?? []).flatMap((p) => [p.from, p.to]))
+    const senders = newbies.filter((n) => seen.has(formatAddress(n.agent.address))).length
+    const recipient = seen.has(formatAddress(rita.agent.address))
+    ends[host] = { senders, recipient }
+    const theirs =
+      senders === 0 ? "no newbie's" : senders === newbies.length ? "both newbies'" : "a newbie's"
+    say.say(
+      recipient
+        ? `${host}'s host saw rita's address and ${theirs}`
+        : `${host}'s host saw ${theirs} addresses, not rita's`
+    )
+  }
+  const bothEnds = Object.values(ends).some(
+    (e) => (e as { senders: number }).senders > 0 && (e as { recipient: boolean }).recipient
+  )
+  const ok = !bothEnds && [...read].sort().join('\n') === [...LETTERS].sort().join('\n')
+  return {
+    name: 'messages',
+    ok,
+    figures: { sent: LETTERS.length, read: read.length, cell: CELL, seen: ends }
+  }
 }
 
 async function listing(dir: string): Promise<string[]> {

@@ -59,6 +59,11 @@ test('the story: six steps, each as the issue tells it', async (t) => {
   t.equal(deploy!.claimSpends, 9, 'cpu, disk and net paid for each guest')
   // 4. Both letters arrive and are read.
   t.same([messages!.sent, messages!.read, messages!.cell], [2, 2, 4096])
+  t.same(
+    messages!.seen,
+    { alice: { senders: 2, recipient: false }, bob: { senders: 0, recipient: true } },
+    'no host saw both a newbie and the recipient'
+  )
   // 5. The remailer on Alice's machine is evicted for cpu, with exactly its credit used, and its
   // directory is gone.
   t.equal(eviction!.reason, 'cpu-exhausted')
