@@ -194,7 +194,7 @@ export class Host extends ReadyResource {
     this.pending++
     let g: Guest
     try {
-      for (const id of input.follow ?? []) await this.ledger.follow(id)
+      for (const id of followable(this.ledger.id, input.follow ?? [])) await this.ledger.follow(id)
       // The reservation: the ledger judges every claim and appends, or refuses and appends nothing.
       await this.ledger.appendOwn(build.admit(request, input.signature, this.clock()))
       const id = toHex(deployRequestId(request))
@@ -590,3 +590,30 @@ export class Host extends ReadyResource {
     }
   }
 }
+
+/** The logs a deploy asks the host to fetch: others' only, each once, at most MAX_FOLLOW of them. */
+function followable(self: Uint8Array, ids: Uint8Array[]): Uint8Array[] {
+  const seen = new Set<string>([toHex(self)])
+  const out: Uint8Array[] = []
+  for (const id of ids) {
+    if (!(id instanceof Uint8Array) || id.byteLength !== 32) {
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        'a log to follow must be a 32-byte participant id'
+      )
+    }
+    const key = toHex(id)
+    if (seen.has(key)) continue
+    seen.add(key)
+    out.push(id)
+  }
+  if (out.length > MAX_FOLLOW) {
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      `a deploy may name at most ${MAX_FOLLOW} logs to follow`
+    )
+  }
+  return out
+}
+
+const MAX_FOLLOW = 32

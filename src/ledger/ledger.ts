@@ -228,7 +228,9 @@ export class Ledger extends ReadyResource {
   async follow(id: Uint8Array): Promise<void> {
     await this.ready()
     const key = toHex(id)
-    if (key === this.key || this.followed.has(key)) return this.sync(id)
+    // Our own log is already the state's source; following it would only recurse (sync → follow).
+    if (key === this.key) return
+    if (this.followed.has(key)) return this.sync(id)
     const log = this.logs.open(id)
     await log.ready()
     const f: Followed = { log, syncing: Promise.resolve() }
@@ -257,6 +259,7 @@ export class Ledger extends ReadyResource {
   /** Waits for the followed log to catch up with connected peers and applies what is new. */
   async sync(id: Uint8Array): Promise<void> {
     const key = toHex(id)
+    if (key === this.key) return
     const f = this.followed.get(key)
     if (!f) return this.follow(id)
     await f.log.update().catch(() => false)
