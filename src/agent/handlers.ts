@@ -239,6 +239,14 @@ export function controlHandlers(agent: Agent): Record<string, ControlHandler> {
       }
     },
 
+    /** Fetches a participant's log over the swarm and keeps it up to date (a claim's path). */
+    async follow(params) {
+      const id = peerId(agent, str(params, 'peer') as string)
+      await within(params, agent.ledger.follow(id), 'fetching the log')
+      const info = agent.ledger.state.logs.get(toHex(id))
+      return { id: toHex(id), entries: info?.length ?? 0 }
+    },
+
     async balance() {
       const cap = agent.ledger.capacity()
       return {

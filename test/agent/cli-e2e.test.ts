@@ -419,6 +419,16 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     t.match(r.stderr, /no agent is running/)
   }
 
+  // Following a participant's log by hand.
+  const followed = await json<{ id: string; entries: number }>(t, [
+    'follow',
+    ids.alice as string,
+    '--dir',
+    dir('carol')
+  ])
+  t.equal(followed.id, ids.alice)
+  t.ok(followed.entries >= 4, "carol holds alice's log")
+
   // Export and audit while the agents run: the agents hold the stores and do the reading.
   const exported = await json<{ entries: number; file: string }>(t, [
     'export',

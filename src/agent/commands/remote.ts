@@ -207,6 +207,23 @@ export const remoteCommands: Record<string, Command> = {
     }
   }),
 
+  follow: define({
+    summary: "fetch a participant's log and keep it up to date (to check a claim's transfer path)",
+    usage: 'quid follow PEER [--timeout 30s] [--dir DIR] [--json]',
+    options: { ...timeoutOption },
+    async run(values, positionals, io) {
+      const [peer] = positional(positionals, 1, 'one PEER id', this.usage) as [string]
+      parseId(peer, 'peer')
+      const r = await call(values, io, 'follow', withTimeoutParam(values, { peer }))
+      return print(
+        values,
+        io,
+        r,
+        (f: { id: string; entries: number }) => `following ${f.id}: ${f.entries} entries`
+      )
+    }
+  }),
+
   balance: query(
     'balance',
     'what you hold (usable claims) and what you owe, per resource',
