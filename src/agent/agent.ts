@@ -252,6 +252,9 @@ export class Agent extends ReadyResource {
             else this.guestPending.set(key, left)
           })
         return true
+      },
+      unreachable: (to, reason) => {
+        void host.notify(id, formatAddress(to), reason).catch(() => false)
       }
     }
   }

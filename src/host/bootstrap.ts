@@ -126,6 +126,7 @@ handlers.start = []
 handlers.message = []
 handlers.stop = []
 handlers.timer = []
+handlers.unreachable = []
 
 function call(op, a, b, c) {
   return host(op, a, b, c)
@@ -167,7 +168,7 @@ const quid = freeze(create(null, {
   self: { value: self, enumerable: true },
   owner: { value: owner, enumerable: true },
   on: { value: freeze(function on(event, handler) {
-    if (event !== 'start' && event !== 'message' && event !== 'stop' && event !== 'timer') throw new TypeError('event must be start, message, stop or timer')
+    if (event !== 'start' && event !== 'message' && event !== 'stop' && event !== 'timer' && event !== 'unreachable') throw new TypeError('event must be start, message, stop, timer or unreachable')
     if (typeof handler !== 'function') throw new TypeError('handler must be a function')
     const list = handlers[event]
     list[list.length] = handler
@@ -192,7 +193,8 @@ defineProperty(globalThis, 'quid', { value: quid, writable: false, enumerable: f
 
 async function dispatch(kind, data, from) {
   const list = handlers[kind]
-  const args = kind === 'message' ? [bytes(data), from] : kind === 'timer' ? [from] : []
+  // For 'unreachable', from is the address that could not be reached and data the reason (ASCII).
+  const args = kind === 'message' ? [bytes(data), from] : kind === 'timer' ? [from] : kind === 'unreachable' ? [from, data] : []
   for (let i = 0; i < list.length; i++) {
     try {
       await apply(list[i], undefined, args)

@@ -355,7 +355,7 @@ export class Host extends ReadyResource {
   /** Calls a handler; a sandbox crash caused by another guest is waited out and the call retried. */
   private call(
     g: Guest,
-    kind: 'start' | 'message' | 'stop' | 'timer',
+    kind: 'start' | 'message' | 'stop' | 'timer' | 'unreachable',
     data?: Uint8Array,
     from?: string
   ): Promise<CallResult> {
@@ -456,6 +456,22 @@ export class Host extends ReadyResource {
     g.net += BigInt(data.byteLength)
     try {
       await this.call(g, 'message', data, from)
+      return true
+    } catch (err) {
+      if (err instanceof QuidError && err.code === ErrorCodes.GUEST_EVICTED) return false
+      throw err
+    }
+  }
+
+  /**
+   * Tells a guest that a packet it sent could not be delivered (its `unreachable` handlers get the
+   * address and the reason). Resolves false if the guest is gone; the call is metered like any.
+   */
+  async notify(guest: string, to: string, reason: string): Promise<boolean> {
+    const g = this.guests.get(guest) ?? this.byAddress.get(guest)
+    if (!g || g.ended) return false
+    try {
+      await this.call(g, 'unreachable', new TextEncoder().encode(reason.slice(0, 32)), to)
       return true
     } catch (err) {
       if (err instanceof QuidError && err.code === ErrorCodes.GUEST_EVICTED) return false

@@ -38,7 +38,7 @@ export type Request =
       op: 'call'
       id: number
       guest: string
-      kind: 'start' | 'message' | 'stop' | 'timer'
+      kind: 'start' | 'message' | 'stop' | 'timer' | 'unreachable'
       data?: Uint8Array
       from?: string
       budget: Budget

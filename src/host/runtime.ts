@@ -155,7 +155,7 @@ export class GuestRuntime {
   }
 
   call(
-    kind: 'start' | 'message' | 'stop' | 'timer',
+    kind: 'start' | 'message' | 'stop' | 'timer' | 'unreachable',
     data: Uint8Array | undefined,
     from: string | undefined,
     budget: Budget

@@ -13,6 +13,7 @@ import { controlHandlers } from '../../src/agent/handlers.js'
 import type { CallContext, Json, JsonObject } from '../../src/agent/control.js'
 import type { Agent } from '../../src/agent/agent.js'
 import { toHex } from '../../src/ledger/bytes.js'
+import { formatAddress, guestAddress } from '../../src/vnet/address.js'
 import { ErrorCodes } from '../../src/ledger/errors.js'
 import { agentNet, until } from './helpers.js'
 
@@ -270,5 +271,30 @@ test('a guest cannot name anything outside the virtual network', async (t) => {
     bob.host!.guest(dep.guest)?.used.net,
     9n,
     'only the 9 bytes of the one real send were sent and billed'
+  )
+})
+
+test('a guest learns when an address it sent to is unknown or gone', async (t) => {
+  const net = await agentNet(t)
+  const alice = await net.agent('alice', { host: { capacity: BIG, mips: 1000 } })
+  const bob = await net.agent('bob', { host: { capacity: BIG, mips: 1000 } })
+  const [a, b] = [client(alice), client(bob)]
+  await b('offer', { give: R, want: R })
+  await a('barter', { peer: bob.key, give: R, want: R })
+  const lines: string[] = []
+  bob.host!.on('log', (l: { line: string }) => lines.push(l.line))
+  // A guest on Bob's host that writes to a guest address on Alice's host that does not exist.
+  const nowhere = formatAddress(guestAddress(alice.id, randomBytes(32)))
+  const file = join(net.root, 'asker.js')
+  await writeFile(
+    file,
+    `quid.on('start', () => quid.send(${JSON.stringify(nowhere)}, 'hello?'))
+     quid.on('unreachable', (to, reason) => quid.log('unreachable ' + reason + ' ' + (to === ${JSON.stringify(nowhere)})))`
+  )
+  await a('deploy', { file, host: bob.key, cpu: '1my', disk: '1MB', net: '1MB' })
+  await until(() => lines.some((l) => l.startsWith('unreachable')), 'the notice')
+  t.same(
+    lines.filter((l) => l.startsWith('unreachable')),
+    ['unreachable unknown true']
   )
 })
