@@ -162,6 +162,7 @@ export class Agent extends ReadyResource {
     this.deploys = new DeployChannel(this.node, null)
     this.node.use(this.vnet)
     this.node.use(this.deploys)
+    this.deploys.setPathHandler((from, m) => this.followHinted(from, m.transfer, m.ids))
     this.router.attach(this.address, this.inbox)
     await this.exchange.ready()
     // A transfer to us is in the sender's log: bring in the rest of its path so the claim is usable.
@@ -269,6 +270,22 @@ export class Agent extends ReadyResource {
       c = c.parent ? this.ledger.claim(c.parent) : undefined
     }
     return [...out.values()]
+  }
+
+  /**
+   * A transfer's sender named the logs on the claim's path. Followed only once the sender's own
+   * log shows that transfer, so a hint cannot make us fetch logs for nothing.
+   */
+  private async followHinted(
+    from: Uint8Array,
+    transfer: Uint8Array,
+    ids: Uint8Array[]
+  ): Promise<void> {
+    const sender = toHex(from)
+    const id = toHex(transfer)
+    await this.ledger.follow(from)
+    if (!this.ledger.state.logs.get(sender)?.seen.has(id)) return
+    for (const p of ids) if (!equal(p, this.id)) await this.ledger.follow(p)
   }
 
   private async followTransfer(id: string): Promise<void> {

@@ -19,10 +19,12 @@ import {
   decodeDeployMessage,
   encodeDeployMessage,
   MAX_DEPLOY_CODE,
+  MAX_FOLLOW,
   type DeployMessageOf,
   type DeployMessageType,
   type DeployMsg,
   type ErrorMsg,
+  type PathMsg,
   type StopMsg
 } from './deploy-messages.js'
 
@@ -180,6 +182,7 @@ export class DeployChannel implements PeerProtocol {
   private readonly inflight = new Map<string, number>()
   private readonly opts: Required<DeployChannelOptions>
   private nextRid = 1
+  private pathHandler: ((from: Uint8Array, m: PathMsg) => Promise<void>) | null = null
 
   constructor(node: Node, handler: DeployHandler | null, opts: DeployChannelOptions = {}) {
     this.node = node
@@ -283,6 +286,7 @@ export class DeployChannel implements PeerProtocol {
 
   private receive(peer: Peer, type: DeployMessageType, bytes: Uint8Array): void {
     const m = decodeDeployMessage(type, bytes)
+    if (type === 'path') return this.onPath(peer, m as PathMsg)
     if (type === 'deploy' || type === 'stop')
       return this.serve(peer, type, m as DeployMsg | StopMsg)
     const w = this.waiting.get(m.rid)
@@ -337,6 +341,39 @@ export class DeployChannel implements PeerProtocol {
       if (left <= 0) this.inflight.delete(key)
       else this.inflight.set(key, left)
     })
+  }
+
+  /**
+   * After a transfer, tells its receiver whose logs prove the claim's path (a transfer names only
+   * its parent claim, so a receiver two hops away could not find the earlier senders). Advisory and
+   * best effort: false when there is no open channel to the receiver.
+   */
+  hint(receiver: Uint8Array, transfer: Uint8Array, ids: Uint8Array[]): boolean {
+    const o = this.open.get(toHex(receiver))
+    if (!o || o.peer.closed) return false
+    const bytes = encodeDeployMessage('path', { rid: 0, transfer, ids: ids.slice(0, MAX_FOLLOW) })
+    ;(o.messages[DEPLOY_MESSAGES.indexOf('path')] as Message).send(bytes)
+    return true
+  }
+
+  setPathHandler(fn: ((from: Uint8Array, m: PathMsg) => Promise<void>) | null): void {
+    this.pathHandler = fn
+  }
+
+  private onPath(peer: Peer, m: PathMsg): void {
+    const key = peer.key as string
+    const fn = this.pathHandler
+    const n = this.inflight.get(key) ?? 0
+    // Hints are advisory: past the per-peer limit they are dropped, not answered.
+    if (!fn || n >= this.opts.maxInflight) return
+    this.inflight.set(key, n + 1)
+    fn(peer.id as Uint8Array, m)
+      .catch(() => {})
+      .finally(() => {
+        const left = (this.inflight.get(key) ?? 1) - 1
+        if (left <= 0) this.inflight.delete(key)
+        else this.inflight.set(key, left)
+      })
   }
 
   /** Lets an agent become a host after the channel exists (or stop being one). */

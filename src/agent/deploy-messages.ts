@@ -8,6 +8,8 @@
  *   deployed = rid:uint · guest:32
  *   stopped  = rid:uint · cpu:uint · disk:uint · net:uint   (the guest's final usage)
  *   error    = rid:uint · code:string (≤ 32 chars) · message:string (≤ 200 bytes)
+ *   path     = rid:uint · transfer:32 · count:uint (≤ 32) · 32 bytes each
+ *              (no answer: after a transfer, the sender names whose logs prove the claim's path)
  *
  * `uint` is compact-encoding's variable-length unsigned integer, minimal form only. Decoding is
  * strict (truncated, trailing or oversize input is a protocol violation).
@@ -47,13 +49,19 @@ export interface StoppedMsg {
   rid: number
   used: ResourceVector
 }
+/** A transfer's sender tells the receiver whose logs prove the transferred claim's path. */
+export interface PathMsg {
+  rid: number
+  transfer: Uint8Array
+  ids: Uint8Array[]
+}
 export interface ErrorMsg {
   rid: number
   code: string
   message: string
 }
 
-export const DEPLOY_MESSAGES = ['deploy', 'stop', 'deployed', 'stopped', 'error'] as const
+export const DEPLOY_MESSAGES = ['deploy', 'stop', 'deployed', 'stopped', 'error', 'path'] as const
 export type DeployMessageType = (typeof DEPLOY_MESSAGES)[number]
 export interface DeployMessageOf {
   deploy: DeployMsg
@@ -61,6 +69,7 @@ export interface DeployMessageOf {
   deployed: DeployedMsg
   stopped: StoppedMsg
   error: ErrorMsg
+  path: PathMsg
 }
 
 const violation = (type: string, why: string): QuidError =>
@@ -160,6 +169,17 @@ export function encodeDeployMessage<K extends DeployMessageType>(
         ['fixed', d.guest]
       ])
     }
+    case 'path': {
+      const h = m as PathMsg
+      if (h.ids.length > MAX_FOLLOW)
+        throw new QuidError(ErrorCodes.BAD_ARGUMENT, `at most ${MAX_FOLLOW} ids in a path`)
+      return put([
+        ['uint', h.rid],
+        ['fixed', h.transfer],
+        ['uint', h.ids.length],
+        ...h.ids.map((f) => ['fixed', f] as ['fixed', Uint8Array])
+      ])
+    }
     case 'stopped': {
       const s = m as StoppedMsg
       return put([
@@ -205,6 +225,13 @@ export function decodeDeployMessage<K extends DeployMessageType>(
       out = { rid, guest: fixed(state, 32, type), signature: fixed(state, 64, type) }
     } else if (type === 'deployed') {
       out = { rid, guest: fixed(state, 32, type) }
+    } else if (type === 'path') {
+      const transfer = fixed(state, 32, type)
+      const n = c.uint.decode(state)
+      if (n > MAX_FOLLOW) throw violation(type, `${n} ids, over ${MAX_FOLLOW}`)
+      const ids: Uint8Array[] = []
+      for (let i = 0; i < n; i++) ids.push(fixed(state, 32, type))
+      out = { rid, transfer, ids }
     } else if (type === 'stopped') {
       out = {
         rid,

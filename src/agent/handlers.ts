@@ -231,6 +231,8 @@ export function controlHandlers(agent: Agent): Record<string, ControlHandler> {
         ex().transfer(to, claim, amounts[info.resource] as bigint),
         'the transfer'
       )
+      // The receiver learns whose logs prove the path above the claim it now holds.
+      agent.deploys.hint(to, signed.id, agent.pathParticipants(info))
       return {
         transfer: toHex(signed.id),
         claim: toHex(claimId(signed.id, 0)),

@@ -298,3 +298,43 @@ test('a guest learns when an address it sent to is unknown or gone', async (t) =
     ['unreachable unknown true']
   )
 })
+
+test('a claim passed on twice is usable: each sender names the logs on its path', async (t) => {
+  const net = await agentNet(t)
+  const alice = await net.agent('alice', { host: { capacity: BIG, mips: 1000 } })
+  const bob = await net.agent('bob', { host: { capacity: BIG, mips: 1000 } })
+  const carol = await net.agent('carol', { market: null })
+  const dave = await net.agent('dave', { market: null })
+  const [a, b, c, d] = [client(alice), client(bob), client(carol), client(dave)]
+  await b('offer', { give: R, want: R })
+  await a('barter', { peer: bob.key, give: R, want: R })
+  const onBob = (
+    (await a('claims')) as Array<{ id: string; issuer: string; resource: string }>
+  ).filter((h) => h.issuer === bob.key)
+  for (const h of onBob)
+    await a('transfer', {
+      claim: h.id,
+      to: carol.key,
+      amount: `${h.resource}=${{ cpu: '2my', disk: '2MB', net: '2MB' }[h.resource]}`
+    })
+  await until(() => carol.ledger.holdings().length === 3, "carol's three claims")
+  for (const h of (await c('claims')) as Array<{ id: string; resource: string }>) {
+    await c('transfer', {
+      claim: h.id,
+      to: dave.key,
+      amount: `${h.resource}=${{ cpu: '1my', disk: '1MB', net: '1MB' }[h.resource]}`
+    })
+  }
+  // Dave never heard of Alice: Carol's hints name her (and Bob), so Dave's claims become good.
+  await until(
+    () => dave.ledger.holdings().length === 3,
+    "dave's three claims, two hops from the barter"
+  )
+  t.ok(dave.ledger.holdings().every((h) => dave.ledger.claimStatus(h.claim.id).ok))
+  const file = join(net.root, 'echo.js')
+  await writeFile(file, ECHO)
+  const dep = (await d('deploy', { file, host: bob.key, cpu: '1my', disk: '1MB', net: '1MB' })) as {
+    guest: string
+  }
+  t.ok(bob.host!.guest(dep.guest), "Bob's host admits a guest paid two hops down")
+})

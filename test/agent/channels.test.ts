@@ -36,7 +36,8 @@ test('deploy messages: round trip and strict decoding', async (t) => {
     stop: { rid: 1, guest: bytes(32), signature: bytes(64) },
     deployed: { rid: 300, guest: bytes(32) },
     stopped: { rid: 2, used: { cpu: 10n, disk: 0n, net: 2n ** 40n } },
-    error: { rid: 9, code: 'insufficient', message: 'not enough credit' }
+    error: { rid: 9, code: 'insufficient', message: 'not enough credit' },
+    path: { rid: 0, transfer: bytes(32), ids: [bytes(32), bytes(32), bytes(32)] }
   } as const
   for (const type of DEPLOY_MESSAGES) {
     const m = samples[type]
