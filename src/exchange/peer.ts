@@ -77,7 +77,7 @@ export class Peer extends EventEmitter {
     )
     channel.open()
     conn.on('close', () => this.destroy())
-    conn.on('error', () => {})
+    conn.on('error', (err: Error & { code?: unknown }) => this.onStreamError(err))
     conn.on('data', (data: Uint8Array) => this.countPreauth(data.byteLength))
     this.sendHello()
   }
@@ -87,6 +87,25 @@ export class Peer extends EventEmitter {
   }
 
   private preauthBytes = 0
+
+  /**
+   * The stream failed. When Protomux could not parse what the peer sent (random frames, a broken
+   * channel open), the peer broke the protocol: it is reported, and so banned, like any bad
+   * message. Errors of the network itself (an errno code: ECONNRESET, ETIMEDOUT, ...) are not the
+   * peer's doing, and a stream we destroyed ourselves was already reported.
+   */
+  private onStreamError(err: Error & { code?: unknown }): void {
+    if (this.closed) return
+    if (typeof err?.code === 'string' && /^E[A-Z]+$/.test(err.code)) return
+    const e = new QuidError(
+      ErrorCodes.PROTOCOL,
+      `unparseable frames: ${err?.message ?? String(err)}`,
+      {
+        why: 'framing'
+      }
+    )
+    this.opts.onmisbehave(this, e)
+  }
 
   private countPreauth(n: number): void {
     if (this.authenticated || this.closed) return

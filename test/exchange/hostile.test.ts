@@ -61,7 +61,11 @@ t.test(
     await attack('raw random frames before hello', 'protocol-violation', (h) => {
       for (let k = 0; k < 20; k++) h.conn.write(randomBytes(8 * 1024))
     })
-    t.equal(why.at(-1), 'preauth-bytes', 'refused for what it sent before hello')
+    // Whichever comes first: 64 KiB counted before hello, or a random frame Protomux cannot parse.
+    t.ok(
+      ['preauth-bytes', 'framing'].includes(why.at(-1) as string),
+      'refused for what it sent before hello'
+    )
     await attack('random bytes as hello', 'protocol-violation', (h) =>
       h.send('hello', randomBytes(97))
     )
