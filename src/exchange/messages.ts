@@ -11,8 +11,7 @@ import type { Encoder, State } from 'compact-encoding'
 import { QuidError, ErrorCodes } from '../ledger/errors.js'
 import { blake2b256, signable } from '../ledger/hash.js'
 import { signFast, verifySignature } from '../ledger/verify.js'
-import { decodeEntry } from '../ledger/codecs.js'
-import { MAX_AMOUNT } from '../ledger/constants.js'
+import { decodeEntry, vector } from '../ledger/codecs.js'
 import type { KeyPair } from '../ledger/identity.js'
 import type { ResourceVector, SignedRecord } from '../ledger/records.js'
 import {
@@ -92,32 +91,6 @@ const time: Encoder<number> = {
     const n = c.uint64.decode(state)
     if (!Number.isSafeInteger(n)) throw new RangeError('time beyond 2^53 - 1')
     return n
-  }
-}
-
-const amount: Encoder<bigint> = {
-  preencode(state, x) {
-    if (typeof x !== 'bigint' || x < 0n || x > MAX_AMOUNT)
-      throw new TypeError(`amount ${x} is not in 0..2^64-1`)
-    state.end += 8
-  },
-  encode: c.biguint64.encode,
-  decode: c.biguint64.decode
-}
-
-const vector: Encoder<ResourceVector> = {
-  preencode(state, v) {
-    amount.preencode(state, v.cpu)
-    amount.preencode(state, v.disk)
-    amount.preencode(state, v.net)
-  },
-  encode(state, v) {
-    amount.encode(state, v.cpu)
-    amount.encode(state, v.disk)
-    amount.encode(state, v.net)
-  },
-  decode(state) {
-    return { cpu: amount.decode(state), disk: amount.decode(state), net: amount.decode(state) }
   }
 }
 

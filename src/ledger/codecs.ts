@@ -131,7 +131,8 @@ const resource: Encoder<Resource> = {
   }
 }
 
-const vector: Encoder<ResourceVector> = {
+/** Three amounts, cpu · disk · net, 8 bytes each; shared by the exchange's offers. */
+export const vector: Encoder<ResourceVector> = {
   preencode(state, v) {
     amount.preencode(state, v.cpu)
     amount.preencode(state, v.disk)
