@@ -3,7 +3,7 @@
  * barter → transfer → deploy → message → stop path, and bad input on each step leaving every log
  * as it was.
  */
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { writeFile } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
@@ -34,6 +34,19 @@ function client(agent: Agent): (method: string, params?: JsonObject) => Promise<
 }
 
 const lengths = (agents: Agent[]): number[] => agents.map((a) => a.ledger.length)
+
+/** Alice and Bob, both hosts, after a barter (Bob offered, Alice took it); Bob's host's log lines. */
+async function bartered(t: Test) {
+  const net = await agentNet(t)
+  const alice = await net.agent('alice', { host: { capacity: BIG, mips: 1000 } })
+  const bob = await net.agent('bob', { host: { capacity: BIG, mips: 1000 } })
+  const [a, b] = [client(alice), client(bob)]
+  await b('offer', { give: R, want: R })
+  await a('barter', { peer: bob.key, give: R, want: R })
+  const lines: string[] = []
+  bob.host!.on('log', (l: { line: string }) => lines.push(l.line))
+  return { net, alice, bob, a, b, lines }
+}
 
 test('barter, transfer to a client, deploy on a host, message the guest, stop it', async (t) => {
   const net = await agentNet(t)
@@ -229,14 +242,7 @@ test('bad input on every command: a clear error with its code, and no log change
 })
 
 test('a guest cannot name anything outside the virtual network', async (t) => {
-  const net = await agentNet(t)
-  const alice = await net.agent('alice', { host: { capacity: BIG, mips: 1000 } })
-  const bob = await net.agent('bob', { host: { capacity: BIG, mips: 1000 } })
-  const [a, b] = [client(alice), client(bob)]
-  await b('offer', { give: R, want: R })
-  await a('barter', { peer: bob.key, give: R, want: R })
-  const lines: string[] = []
-  bob.host!.on('log', (l: { line: string }) => lines.push(l.line))
+  const { net, bob, a, lines } = await bartered(t)
   const owner = (await a('status')) as { address: string }
   const file = join(net.root, 'reacher.js')
   await writeFile(
@@ -275,14 +281,7 @@ test('a guest cannot name anything outside the virtual network', async (t) => {
 })
 
 test('a guest learns when an address it sent to is unknown or gone', async (t) => {
-  const net = await agentNet(t)
-  const alice = await net.agent('alice', { host: { capacity: BIG, mips: 1000 } })
-  const bob = await net.agent('bob', { host: { capacity: BIG, mips: 1000 } })
-  const [a, b] = [client(alice), client(bob)]
-  await b('offer', { give: R, want: R })
-  await a('barter', { peer: bob.key, give: R, want: R })
-  const lines: string[] = []
-  bob.host!.on('log', (l: { line: string }) => lines.push(l.line))
+  const { net, alice, bob, a, lines } = await bartered(t)
   // A guest on Bob's host that writes to a guest address on Alice's host that does not exist.
   const nowhere = formatAddress(guestAddress(alice.id, randomBytes(32)))
   const file = join(net.root, 'asker.js')
