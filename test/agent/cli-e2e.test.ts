@@ -289,11 +289,13 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
   t.match(human.stdout, /^holds {2}cpu=/m)
 
   // Bad input: a clear message, the documented exit code, nothing changed in any log.
-  const lengthsBefore = await Promise.all(
-    ['alice', 'bob', 'carol'].map(
-      async (n) => (await json<{ log: number }>(t, ['status', '--dir', dir(n)])).log
+  const logLengths = (): Promise<number[]> =>
+    Promise.all(
+      ['alice', 'bob', 'carol'].map(
+        async (n) => (await json<{ log: number }>(t, ['status', '--dir', dir(n)])).log
+      )
     )
-  )
+  const lengthsBefore = await logLengths()
   const stranger = randomBytes(32).toString('hex')
   const bad: Array<[string, string[], number, RegExp]> = [
     [
@@ -403,11 +405,7 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     'not-holder',
     '--json errors carry the code'
   )
-  const lengthsAfter = await Promise.all(
-    ['alice', 'bob', 'carol'].map(
-      async (n) => (await json<{ log: number }>(t, ['status', '--dir', dir(n)])).log
-    )
-  )
+  const lengthsAfter = await logLengths()
   t.same(lengthsAfter, lengthsBefore, 'no log changed')
 
   // No agent running: exit 3, said plainly.
