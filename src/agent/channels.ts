@@ -326,21 +326,30 @@ export class DeployChannel implements PeerProtocol {
     }
     const handler = this.handler
     if (!handler) return fail(new QuidError(ErrorCodes.REFUSED, 'this agent is not a host'))
-    const n = this.inflight.get(key) ?? 0
-    if (n >= this.opts.maxInflight)
-      return fail(new QuidError(ErrorCodes.RATE_LIMITED, 'too many requests at once'))
-    this.inflight.set(key, n + 1)
-    const work =
-      type === 'deploy'
+    const started = this.track(key, () =>
+      (type === 'deploy'
         ? handler
             .deploy(from, m as DeployMsg)
             .then((guest) => reply('deployed', { rid: m.rid, guest }))
         : handler.stop(from, m as StopMsg).then((used) => reply('stopped', { rid: m.rid, used }))
-    work.catch(fail).finally(() => {
-      const left = (this.inflight.get(key) ?? 1) - 1
-      if (left <= 0) this.inflight.delete(key)
-      else this.inflight.set(key, left)
-    })
+      ).catch(fail)
+    )
+    if (!started) fail(new QuidError(ErrorCodes.RATE_LIMITED, 'too many requests at once'))
+  }
+
+  /** Runs `work` unless the peer already has `maxInflight` requests running; false if it did not. */
+  private track(key: string, work: () => Promise<unknown>): boolean {
+    const n = this.inflight.get(key) ?? 0
+    if (n >= this.opts.maxInflight) return false
+    this.inflight.set(key, n + 1)
+    void work()
+      .catch(() => {})
+      .finally(() => {
+        const left = (this.inflight.get(key) ?? 1) - 1
+        if (left <= 0) this.inflight.delete(key)
+        else this.inflight.set(key, left)
+      })
+    return true
   }
 
   /**
@@ -361,19 +370,9 @@ export class DeployChannel implements PeerProtocol {
   }
 
   private onPath(peer: Peer, m: PathMsg): void {
-    const key = peer.key as string
     const fn = this.pathHandler
-    const n = this.inflight.get(key) ?? 0
     // Hints are advisory: past the per-peer limit they are dropped, not answered.
-    if (!fn || n >= this.opts.maxInflight) return
-    this.inflight.set(key, n + 1)
-    fn(peer.id as Uint8Array, m)
-      .catch(() => {})
-      .finally(() => {
-        const left = (this.inflight.get(key) ?? 1) - 1
-        if (left <= 0) this.inflight.delete(key)
-        else this.inflight.set(key, left)
-      })
+    if (fn) this.track(peer.key as string, () => fn(peer.id as Uint8Array, m))
   }
 
   /** Lets an agent become a host after the channel exists (or stop being one). */
