@@ -12,9 +12,9 @@
  * Set QUID_SKIP_IVM_PATCH=1 to skip (the host then measures wall time, and says so in its docs).
  */
 import { createHash } from 'node:crypto'
+import { runNodeGyp } from './node-gyp.mjs'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import process from 'node:process'
 
@@ -41,32 +41,6 @@ function merge(gyp) {
   if (gyp.includes(MERGED) && !gyp.includes(FIRST)) return gyp
   if (!gyp.includes(FIRST) || !gyp.includes(SECOND)) return null
   return gyp.replace(FIRST, '').replace(SECOND, MERGED)
-}
-
-function nodeGyp() {
-  // npm puts its own node-gyp in the environment of lifecycle scripts; outside npm, use npm's copy.
-  const candidates = [
-    process.env.npm_config_node_gyp,
-    join(
-      dirname(process.execPath),
-      '..',
-      'lib',
-      'node_modules',
-      'npm',
-      'node_modules',
-      'node-gyp',
-      'bin',
-      'node-gyp.js'
-    )
-  ]
-  return candidates.find((p) => p && existsSync(p)) ?? null
-}
-
-function nodeDir() {
-  // The headers of the running Node, never a download: npm's nodedir setting, else the install
-  // prefix of this node binary when it ships its headers (Debian's /usr/include/node).
-  const candidates = [process.env.npm_config_nodedir, join(dirname(process.execPath), '..')]
-  return candidates.find((d) => d && existsSync(join(d, 'include', 'node', 'node.h'))) ?? null
 }
 
 function main() {
@@ -97,24 +71,11 @@ function main() {
     if (stamp.gyp === want && stamp.addon === sha256(addon))
       return say('addon already rebuilt from the merged binding.gyp: nothing to do')
   }
-  const gypBin = nodeGyp()
-  const headers = nodeDir()
-  if (!gypBin)
-    throw new Error("node-gyp not found (neither npm_config_node_gyp nor npm's bundled copy)")
-  if (!headers)
-    throw new Error(
-      'Node headers not found (set npm_config_nodedir to a directory with include/node/node.h)'
-    )
-  say(`rebuilding the addon with ${gypBin} against ${headers} (about a minute on 2 cores)`)
-  const run = (args) => {
-    const r = spawnSync(process.execPath, [gypBin, ...args, `--nodedir=${headers}`], {
-      cwd: dir,
-      stdio: 'inherit'
-    })
-    if (r.status !== 0) throw new Error(`node-gyp ${args[0]} failed with status ${r.status}`)
-  }
-  run(['rebuild', '--release', '-j', 'max'])
-  run(['clean'])
+  say(
+    `rebuilding the addon with node-gyp against the local Node headers (about a minute on 2 cores)`
+  )
+  runNodeGyp(dir, ['rebuild', '--release', '-j', 'max'])
+  runNodeGyp(dir, ['clean'])
   writeFileSync(stampPath, JSON.stringify({ gyp: want, addon: sha256(addon) }) + '\n')
   say("done: isolate.cpuTime now counts the isolate thread's CPU time")
 }

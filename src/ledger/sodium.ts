@@ -9,6 +9,8 @@ export interface Sodium {
   crypto_generichash(output: Uint8Array, input: Uint8Array): void
   crypto_sign_verify_detached(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean
   crypto_sign_detached(sig: Uint8Array, msg: Uint8Array, sk: Uint8Array): void
+  crypto_hash_sha512(output: Uint8Array, input: Uint8Array): void
+  crypto_core_ed25519_scalar_reduce(output: Uint8Array, input: Uint8Array): void
 }
 
 function load(): Sodium | null {

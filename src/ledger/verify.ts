@@ -10,8 +10,11 @@
  *   - the cofactored equation [8][S]B = [8]R + [8][k]A holds.
  *
  * Noble verifies about 1,100 signatures a second here, far too slow for replay, so a faster engine
- * answers first: libsodium (sodium-native, which Hypercore already ships) or OpenSSL (node:crypto).
- * Both accept only a subset of what the rule accepts: each requires S < L and a canonical R (it
+ * answers first: quid's native addon ("tables": per-key tables of multiples, native/ed25519.c),
+ * libsodium (sodium-native, which Hypercore already ships) or OpenSSL (node:crypto). The addon
+ * decides exactly as libsodium does, on keys the rule accepts, about twice as fast once a key's
+ * table is built; it is the default when it was built.
+ * All accept only a subset of what the rule accepts: each requires S < L and a canonical R (it
  * compares R's bytes with the canonical encoding of the point it computes), each checks the
  * cofactorless equation, which implies the cofactored one, and libsodium also refuses small-order
  * and non-canonical keys. OpenSSL does not refuse small-order keys, so a key is first checked once
@@ -24,10 +27,11 @@ import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:cryp
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { sodium } from './sodium.js'
+import { native } from './native.js'
 
 ed.hashes.sha512 = sha512
 
-export type Engine = 'sodium' | 'node' | 'noble'
+export type Engine = 'tables' | 'sodium' | 'node' | 'noble'
 
 /** The Ed25519 public key of a 32-byte seed. */
 export function publicKeyOf(seed: Uint8Array): Uint8Array {
@@ -63,7 +67,9 @@ function nodeKey(pub: Uint8Array): KeyObject | null {
   const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('latin1')
   let ko = nodeKeys.get(k)
   if (ko === undefined) {
-    ko = isStrictKey(pub) ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pub]), format: 'der', type: 'spki' }) : null
+    ko = isStrictKey(pub)
+      ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pub]), format: 'der', type: 'spki' })
+      : null
     if (nodeKeys.size >= KEY_CACHE_MAX) nodeKeys.delete(nodeKeys.keys().next().value as string)
     nodeKeys.set(k, ko)
   }
@@ -89,13 +95,67 @@ export function verifyNode(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): b
   }
 }
 
-export const engines: Readonly<Record<Engine, ((sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => boolean) | null>> = {
+// Tables: 40 KiB per key, built the first time a key is used (about three verifies' worth of
+// work) and kept for the next; the oldest goes first when the cache is full.
+const TABLE_CACHE_MAX = 1024
+const tables = new Map<string, Uint8Array | null>()
+const hashIn = Buffer.alloc(128)
+const digest = Buffer.alloc(64)
+const reduced = Buffer.alloc(32)
+
+function le32(n: bigint): Uint8Array {
+  const out = new Uint8Array(32)
+  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 255n)
+  return out
+}
+
+function keyTable(pub: Uint8Array): Uint8Array | null {
+  const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('latin1')
+  let table = tables.get(k)
+  if (table === undefined) {
+    table = null
+    if (isStrictKey(pub)) {
+      const { x, y } = ed.Point.fromBytes(pub, false).toAffine()
+      // A fresh ArrayBuffer is 8-byte aligned, as the addon requires.
+      table = new Uint8Array(new ArrayBuffer((native as NonNullable<typeof native>).tableBytes))
+      ;(native as NonNullable<typeof native>).table(table, le32(x), le32(y))
+    }
+    if (tables.size >= TABLE_CACHE_MAX) tables.delete(tables.keys().next().value as string)
+    tables.set(k, table)
+  }
+  return table
+}
+
+/**
+ * The native addon's verdict (accepts a subset of the rule): the cofactorless equation, S < L, R
+ * compared with a canonical encoding, on keys the rule accepts (checked once, with the table).
+ */
+export function verifyTables(sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean {
+  if (!native) throw new Error('the native addon is not available')
+  if (sig.byteLength !== 64 || pub.byteLength !== 32) return false
+  const table = keyTable(pub)
+  if (table === null) return false
+  // k = SHA-512(R · A · M) mod L, by libsodium (which the addon does not link).
+  const input = msg.byteLength === 64 ? hashIn : Buffer.alloc(64 + msg.byteLength)
+  input.set(sig.subarray(0, 32), 0)
+  input.set(pub, 32)
+  input.set(msg, 64)
+  const s = sodium as NonNullable<typeof sodium>
+  s.crypto_hash_sha512(digest, input)
+  s.crypto_core_ed25519_scalar_reduce(reduced, digest)
+  return native.verify(table, sig, reduced)
+}
+
+export const engines: Readonly<
+  Record<Engine, ((sig: Uint8Array, msg: Uint8Array, pub: Uint8Array) => boolean) | null>
+> = {
+  tables: native && sodium ? verifyTables : null,
   sodium: sodium ? verifySodium : null,
   node: verifyNode,
   noble: verifyNoble
 }
 
-let engine: Engine = sodium ? 'sodium' : 'node'
+let engine: Engine = native && sodium ? 'tables' : sodium ? 'sodium' : 'node'
 
 /** Chooses the fast engine (tests and benchmarks run each one); noble alone is always exact. */
 export function useEngine(name: Engine): void {
@@ -119,7 +179,8 @@ export function verifySignature(sig: Uint8Array, msg: Uint8Array, pub: Uint8Arra
  * libsodium and noble produce the same bytes; libsodium is used when present for speed.
  */
 export function signFast(msg: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  if (secretKey.byteLength !== 64) throw new TypeError('secret key must be 64 bytes (seed and public key)')
+  if (secretKey.byteLength !== 64)
+    throw new TypeError('secret key must be 64 bytes (seed and public key)')
   if (sodium) {
     const sig = Buffer.alloc(64)
     sodium.crypto_sign_detached(sig, msg, secretKey)

@@ -6,7 +6,16 @@ import { test, type Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
-import { engines, useEngine, currentEngine, verifySignature, verifyNoble, signFast, isStrictKey, type Engine } from '../../src/ledger/verify.js'
+import {
+  engines,
+  useEngine,
+  currentEngine,
+  verifySignature,
+  verifyNoble,
+  signFast,
+  isStrictKey,
+  type Engine
+} from '../../src/ledger/verify.js'
 import { keyPairFromSeed } from '../../src/ledger/identity.js'
 import { fromHex, toHex } from '../../src/ledger/bytes.js'
 
@@ -91,19 +100,31 @@ function eachEngine(fn: (engine: Engine) => void): void {
 }
 
 /** Asserts the rule's verdict from verifySignature on every engine, and the subset property. */
-function judge(t: Test, sig: Uint8Array, msg: Uint8Array, pub: Uint8Array, expect: boolean, what: string): void {
+function judge(
+  t: Test,
+  sig: Uint8Array,
+  msg: Uint8Array,
+  pub: Uint8Array,
+  expect: boolean,
+  what: string
+): void {
   t.equal(verifyNoble(sig, msg, pub), expect, `${what}: the rule (noble strict)`)
   eachEngine((e) => {
     t.equal(verifySignature(sig, msg, pub), expect, `${what}: verifySignature on ${e}`)
-    const alone = (engines[e] as (s: Uint8Array, m: Uint8Array, p: Uint8Array) => boolean)(sig, msg, pub)
+    const alone = (engines[e] as (s: Uint8Array, m: Uint8Array, p: Uint8Array) => boolean)(
+      sig,
+      msg,
+      pub
+    )
     if (alone) t.ok(expect, `${what}: ${e} alone accepts only what the rule accepts`)
   })
 }
 
-test('at least two fast engines are available here besides noble', async (t) => {
+test('three fast engines are available here besides noble', async (t) => {
   t.ok(engines.node, 'node:crypto')
   t.ok(engines.sodium, 'sodium-native (Hypercore depends on it)')
-  t.equal(currentEngine(), 'sodium', 'the fastest one is the default')
+  t.ok(engines.tables, "quid's native addon (built by postinstall)")
+  t.equal(currentEngine(), 'tables', 'the fastest one is the default')
 })
 
 test('RFC 8032 section 7.1: keys, signatures and verdicts on every engine', async (t) => {
@@ -120,8 +141,13 @@ test('RFC 8032 section 7.1: keys, signatures and verdicts on every engine', asyn
 })
 
 test('all 151 Wycheproof vectors give the expected verdict on every engine', async (t) => {
-  const data = JSON.parse(readFileSync(new URL('../fixtures/wycheproof-ed25519_test.json', import.meta.url), 'utf8')) as {
-    testGroups: Array<{ publicKey: { pk: string }; tests: Array<{ tcId: number; msg: string; sig: string; result: string }> }>
+  const data = JSON.parse(
+    readFileSync(new URL('../fixtures/wycheproof-ed25519_test.json', import.meta.url), 'utf8')
+  ) as {
+    testGroups: Array<{
+      publicKey: { pk: string }
+      tests: Array<{ tcId: number; msg: string; sig: string; result: string }>
+    }>
   }
   let n = 0
   const before = currentEngine()
@@ -130,7 +156,8 @@ test('all 151 Wycheproof vectors give the expected verdict on every engine', asy
     const pub = hex(group.publicKey.pk)
     for (const v of group.tests) {
       n++
-      const sig = v.sig.length % 2 === 0 ? new Uint8Array(Buffer.from(v.sig, 'hex')) : new Uint8Array(0)
+      const sig =
+        v.sig.length % 2 === 0 ? new Uint8Array(Buffer.from(v.sig, 'hex')) : new Uint8Array(0)
       const msg = new Uint8Array(Buffer.from(v.msg, 'hex'))
       const expect = v.result === 'valid'
       const got: string[] = []
@@ -138,7 +165,11 @@ test('all 151 Wycheproof vectors give the expected verdict on every engine', asy
       for (const e of available) {
         useEngine(e)
         if (verifySignature(sig, msg, pub) !== expect) got.push(e)
-        const alone = (engines[e] as (s: Uint8Array, m: Uint8Array, p: Uint8Array) => boolean)(sig, msg, pub)
+        const alone = (engines[e] as (s: Uint8Array, m: Uint8Array, p: Uint8Array) => boolean)(
+          sig,
+          msg,
+          pub
+        )
         if (alone && !expect) got.push(`${e}-alone`)
       }
       if (got.length) t.fail(`tcId ${v.tcId} (${v.result}): wrong verdict from ${got.join(', ')}`)
@@ -171,7 +202,10 @@ test('small-order public keys are refused, whatever the signature (noble default
   const identity = hex(SMALL_ORDER[0] as string)
   const forged = new Uint8Array(64)
   forged.set(identity, 0)
-  t.ok(ed.verify(forged, msg, identity), 'noble with its default (ZIP-215) rules would accept this forgery')
+  t.ok(
+    ed.verify(forged, msg, identity),
+    'noble with its default (ZIP-215) rules would accept this forgery'
+  )
 })
 
 test('non-canonical encodings of A and R are refused', async (t) => {
@@ -214,6 +248,7 @@ test('mixed-order R: only the cofactored equation accepts it, and verifySignatur
   t.ok(verifyNoble(sig, msg, A), 'the rule accepts (cofactored)')
   t.notOk(engines.sodium?.(sig, msg, A), 'libsodium alone refuses (cofactorless)')
   t.notOk(engines.node?.(sig, msg, A), 'OpenSSL alone refuses (cofactorless)')
+  t.notOk(engines.tables?.(sig, msg, A), 'the native tables alone refuse (cofactorless)')
   judge(t, sig, msg, A, true, 'mixed-order R')
 })
 
@@ -227,7 +262,8 @@ test('random keys and messages: every engine agrees with the rule on good and ba
     bad[(i * 13) % 64] = (bad[(i * 13) % 64] as number) ^ (1 << i % 8)
     eachEngine(() => {
       if (verifySignature(sig, msg, kp.publicKey) !== true) t.fail(`good signature ${i} refused`)
-      if (verifySignature(bad, msg, kp.publicKey) !== verifyNoble(bad, msg, kp.publicKey)) t.fail(`bad signature ${i} judged differently`)
+      if (verifySignature(bad, msg, kp.publicKey) !== verifyNoble(bad, msg, kp.publicKey))
+        t.fail(`bad signature ${i} judged differently`)
       checked++
     })
   }

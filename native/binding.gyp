@@ -1,0 +1,10 @@
+{
+  'targets': [
+    {
+      'target_name': 'quid_ed25519',
+      'sources': [ 'ed25519.c' ],
+      'cflags': [ '-O3', '-fno-strict-aliasing' ],
+      'cflags!': [ '-O0', '-O1', '-O2' ]
+    }
+  ]
+}
