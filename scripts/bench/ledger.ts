@@ -14,7 +14,7 @@ import Corestore from 'corestore'
 import { Ledger } from '../../src/ledger/ledger.js'
 import { generateKeyPair } from '../../src/ledger/identity.js'
 import { signRecord } from '../../src/ledger/sign.js'
-import { signFast, verifyNoble } from '../../src/ledger/verify.js'
+import { signFast, verifyNoble, verifySignature, currentEngine } from '../../src/ledger/verify.js'
 import { replay } from '../../src/ledger/replay.js'
 import * as build from '../../src/ledger/build.js'
 import { generateWorkload } from './workload.js'
@@ -96,8 +96,16 @@ function rawVerifyRates(ctx: SuiteContext): Figure[] {
   const so = measure(() => check(sodium.crypto_sign_verify_detached(sig, msg, kp.publicKey)), {
     batch: 100
   })
+  ctx.progress(`quid's verify engine: ${currentEngine()}`)
+  const own = measure(() => check(verifySignature(sig, msg, kp.publicKey)), { batch: 100 })
   const note = 'Ed25519 verify of a 200-byte message, one core'
   return [
+    {
+      name: 'engineVerifyPerSec',
+      value: own.perSec,
+      unit: 'verifies/s',
+      note: `${note}, quid's verifySignature on its ${currentEngine()} engine (not a raw baseline)`
+    },
     {
       name: 'rawVerifyPerSec_noble',
       value: noble.perSec,
@@ -183,6 +191,12 @@ export const ledger: Suite = {
       value: value('replayPerSec') / best,
       unit: 'ratio',
       note: 'replayPerSec / fastest raw verify (goal >= 0.5)'
+    })
+    figures.push({
+      name: 'replayEngineRatio',
+      value: value('replayPerSec') / value('engineVerifyPerSec'),
+      unit: 'ratio',
+      note: "replayPerSec / engineVerifyPerSec: what replay keeps of quid's own verify rate"
     })
     return figures
   }
