@@ -59,15 +59,8 @@ static inline void fe_neg(fe h, const fe f) {
   fe_sub(h, zero, f);
 }
 
-static inline void fe_mul(fe h, const fe f, const fe g) {
-  const uint64_t f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3], f4 = f[4];
-  const uint64_t g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4];
-  const uint64_t f1_19 = 19 * f1, f2_19 = 19 * f2, f3_19 = 19 * f3, f4_19 = 19 * f4;
-  u128 r0 = (u128)f0 * g0 + (u128)f1_19 * g4 + (u128)f2_19 * g3 + (u128)f3_19 * g2 + (u128)f4_19 * g1;
-  u128 r1 = (u128)f0 * g1 + (u128)f1 * g0 + (u128)f2_19 * g4 + (u128)f3_19 * g3 + (u128)f4_19 * g2;
-  u128 r2 = (u128)f0 * g2 + (u128)f1 * g1 + (u128)f2 * g0 + (u128)f3_19 * g4 + (u128)f4_19 * g3;
-  u128 r3 = (u128)f0 * g3 + (u128)f1 * g2 + (u128)f2 * g1 + (u128)f3 * g0 + (u128)f4_19 * g4;
-  u128 r4 = (u128)f0 * g4 + (u128)f1 * g3 + (u128)f2 * g2 + (u128)f3 * g1 + (u128)f4 * g0;
+/* The limbs of a product, each below 2^115, carried down to 51 bits (h[1] may exceed by a bit). */
+static inline void fe_carry128(fe h, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4) {
   uint64_t h0, h1, h2, h3, h4, c;
   h0 = (uint64_t)r0 & MASK51; r1 += (uint64_t)(r0 >> 51);
   h1 = (uint64_t)r1 & MASK51; r2 += (uint64_t)(r1 >> 51);
@@ -79,6 +72,18 @@ static inline void fe_mul(fe h, const fe f, const fe g) {
   h[0] = h0; h[1] = h1; h[2] = h2; h[3] = h3; h[4] = h4;
 }
 
+static inline void fe_mul(fe h, const fe f, const fe g) {
+  const uint64_t f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3], f4 = f[4];
+  const uint64_t g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4];
+  const uint64_t f1_19 = 19 * f1, f2_19 = 19 * f2, f3_19 = 19 * f3, f4_19 = 19 * f4;
+  u128 r0 = (u128)f0 * g0 + (u128)f1_19 * g4 + (u128)f2_19 * g3 + (u128)f3_19 * g2 + (u128)f4_19 * g1;
+  u128 r1 = (u128)f0 * g1 + (u128)f1 * g0 + (u128)f2_19 * g4 + (u128)f3_19 * g3 + (u128)f4_19 * g2;
+  u128 r2 = (u128)f0 * g2 + (u128)f1 * g1 + (u128)f2 * g0 + (u128)f3_19 * g4 + (u128)f4_19 * g3;
+  u128 r3 = (u128)f0 * g3 + (u128)f1 * g2 + (u128)f2 * g1 + (u128)f3 * g0 + (u128)f4_19 * g4;
+  u128 r4 = (u128)f0 * g4 + (u128)f1 * g3 + (u128)f2 * g2 + (u128)f3 * g1 + (u128)f4 * g0;
+  fe_carry128(h, r0, r1, r2, r3, r4);
+}
+
 static inline void fe_sq(fe h, const fe f) {
   const uint64_t f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3], f4 = f[4];
   const uint64_t f0_2 = 2 * f0, f1_2 = 2 * f1, f1_38 = 38 * f1, f2_38 = 38 * f2, f3_38 = 38 * f3;
@@ -88,15 +93,7 @@ static inline void fe_sq(fe h, const fe f) {
   u128 r2 = (u128)f0_2 * f2 + (u128)f1 * f1 + (u128)f3_38 * f4;
   u128 r3 = (u128)f0_2 * f3 + (u128)f1_2 * f2 + (u128)f4_19 * f4;
   u128 r4 = (u128)f0_2 * f4 + (u128)f1_2 * f3 + (u128)f2 * f2;
-  uint64_t h0, h1, h2, h3, h4, c;
-  h0 = (uint64_t)r0 & MASK51; r1 += (uint64_t)(r0 >> 51);
-  h1 = (uint64_t)r1 & MASK51; r2 += (uint64_t)(r1 >> 51);
-  h2 = (uint64_t)r2 & MASK51; r3 += (uint64_t)(r2 >> 51);
-  h3 = (uint64_t)r3 & MASK51; r4 += (uint64_t)(r3 >> 51);
-  h4 = (uint64_t)r4 & MASK51; c = (uint64_t)(r4 >> 51);
-  h0 += 19 * c;
-  c = h0 >> 51; h0 &= MASK51; h1 += c;
-  h[0] = h0; h[1] = h1; h[2] = h2; h[3] = h3; h[4] = h4;
+  fe_carry128(h, r0, r1, r2, r3, r4);
 }
 
 static void fe_sqn(fe h, const fe f, int n) {
@@ -262,20 +259,20 @@ static void p2_tobytes(uint8_t s[32], const ge_p2 *p) {
   s[31] ^= (uint8_t)((xs[0] & 1) << 7);
 }
 
-/* table[8j + k] = (k + 1) * 256^j * P. */
-static void build_table(ge_cached *table, const ge_p3 *point) {
+/* table[cols * j + k] = (k + 1) * 256^j * P, for j < ROWS and k < cols. */
+static void build_rows(ge_cached *table, const ge_p3 *point, int cols) {
   ge_p3 base = *point, cur;
   ge_p1p1 t;
   ge_p2 p2;
   for (int j = 0; j < ROWS; j++) {
     ge_cached b;
     p3_to_cached(&b, &base);
-    table[j * COLS] = b;
+    table[j * cols] = b;
     cur = base;
-    for (int k = 1; k < COLS; k++) {
+    for (int k = 1; k < cols; k++) {
       ge_add(&t, &cur, &b);
       p1p1_to_p3(&cur, &t);
-      p3_to_cached(&table[j * COLS + k], &cur);
+      p3_to_cached(&table[j * cols + k], &cur);
     }
     p3_to_p2(&p2, &base);
     for (int i = 0; i < 7; i++) {
@@ -332,32 +329,13 @@ static ge_cached base_table[ROWS * BASE_COLS];
 static pthread_once_t base_once = PTHREAD_ONCE_INIT;
 
 static void build_base_table(void) {
-  ge_p3 base, cur;
-  ge_p1p1 t;
-  ge_p2 p2;
-  memcpy(base.X, FE_BX, sizeof(fe));
-  memcpy(base.Y, FE_BY, sizeof(fe));
-  memset(base.Z, 0, sizeof(fe));
-  base.Z[0] = 1;
-  fe_mul(base.T, base.X, base.Y);
-  for (int j = 0; j < ROWS; j++) {
-    ge_cached b;
-    p3_to_cached(&b, &base);
-    base_table[j * BASE_COLS] = b;
-    cur = base;
-    for (int k = 1; k < BASE_COLS; k++) {
-      ge_add(&t, &cur, &b);
-      p1p1_to_p3(&cur, &t);
-      p3_to_cached(&base_table[j * BASE_COLS + k], &cur);
-    }
-    p3_to_p2(&p2, &base);
-    for (int i = 0; i < 7; i++) {
-      ge_dbl(&t, &p2);
-      p1p1_to_p2(&p2, &t);
-    }
-    ge_dbl(&t, &p2);
-    p1p1_to_p3(&base, &t);
-  }
+  ge_p3 b;
+  memcpy(b.X, FE_BX, sizeof(fe));
+  memcpy(b.Y, FE_BY, sizeof(fe));
+  memset(b.Z, 0, sizeof(fe));
+  b.Z[0] = 1;
+  fe_mul(b.T, b.X, b.Y);
+  build_rows(base_table, &b, BASE_COLS);
 }
 
 /* a = sum e[i] 256^i with e[i] in [-128, 128); a[31] must be below 128. */
@@ -428,6 +406,17 @@ static int bytes_arg(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   return type == napi_uint8_array;
 }
 
+/* The call's n arguments, each a Uint8Array of exactly lens[i] bytes; 0 if any is not. */
+static int byte_args(napi_env env, napi_callback_info info, size_t n, uint8_t **data, const size_t *lens) {
+  napi_value argv[4];
+  size_t argc = 4, len;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!bytes_arg(env, argv[i], &data[i], &len) || len != lens[i]) return 0;
+  return 1;
+}
+
 static napi_value fail(napi_env env, const char *msg) {
   napi_throw_type_error(env, NULL, msg);
   return NULL;
@@ -441,14 +430,11 @@ static napi_value boolean(napi_env env, int b) {
 
 /* table(out: Uint8Array(TABLE_BYTES), x: 32 bytes, y: 32 bytes): the table of -(x, y). */
 static napi_value js_table(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  uint8_t *out, *xs, *ys;
-  size_t outlen, xlen, ylen;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 3 || !bytes_arg(env, argv[0], &out, &outlen) || !bytes_arg(env, argv[1], &xs, &xlen) ||
-      !bytes_arg(env, argv[2], &ys, &ylen) || outlen != TABLE_BYTES || xlen != 32 || ylen != 32)
+  static const size_t lens[3] = {TABLE_BYTES, 32, 32};
+  uint8_t *a[3];
+  if (!byte_args(env, info, 3, a, lens))
     return fail(env, "table(out, x, y): a Uint8Array of tableBytes and two of 32 bytes");
+  uint8_t *out = a[0], *xs = a[1], *ys = a[2];
   if (((uintptr_t)out & 7) != 0) return fail(env, "table(out, x, y): out must be 8-byte aligned");
   ge_p3 n;
   fe x;
@@ -458,20 +444,16 @@ static napi_value js_table(napi_env env, napi_callback_info info) {
   memset(n.Z, 0, sizeof(fe));
   n.Z[0] = 1;
   fe_mul(n.T, n.X, n.Y);
-  build_table((ge_cached *)out, &n);
+  build_rows((ge_cached *)out, &n, COLS);
   return NULL;
 }
 
 /* verify(table, sig: 64 bytes, k: 32 bytes reduced mod L): R == encode([S]B - [k]A) and S < L. */
 static napi_value js_verify(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  uint8_t *table, *sig, *k;
-  size_t tlen, slen, klen;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 3 || !bytes_arg(env, argv[0], &table, &tlen) || !bytes_arg(env, argv[1], &sig, &slen) ||
-      !bytes_arg(env, argv[2], &k, &klen) || tlen != TABLE_BYTES || slen != 64 || klen != 32)
-    return fail(env, "verify(table, sig, k): a table, 64 bytes and 32 bytes");
+  static const size_t lens[3] = {TABLE_BYTES, 64, 32};
+  uint8_t *a[3];
+  if (!byte_args(env, info, 3, a, lens)) return fail(env, "verify(table, sig, k): a table, 64 bytes and 32 bytes");
+  const uint8_t *table = a[0], *sig = a[1], *k = a[2];
   if (((uintptr_t)table & 7) != 0) return fail(env, "verify(table, sig, k): table must be 8-byte aligned");
   if (!below_order(sig + 32) || !below_order(k)) return boolean(env, 0);
   ge_p2 r;
@@ -483,14 +465,11 @@ static napi_value js_verify(napi_env env, napi_callback_info info) {
 
 /* Test hook: encode([s]B) for a scalar below L, to check the table against libsodium. */
 static napi_value js_base(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  uint8_t *out, *s;
-  size_t olen, slen;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 2 || !bytes_arg(env, argv[0], &out, &olen) || !bytes_arg(env, argv[1], &s, &slen) || olen != 32 ||
-      slen != 32 || !below_order(s))
+  static const size_t lens[2] = {32, 32};
+  uint8_t *a[2];
+  if (!byte_args(env, info, 2, a, lens) || !below_order(a[1]))
     return fail(env, "base(out, s): 32 bytes out and a scalar below L");
+  uint8_t *out = a[0], *s = a[1];
   static const uint8_t zero[32] = {0};
   ge_p2 r;
   double_scalarmult(&r, s, NULL, zero); /* k = 0: no key table is read */

@@ -63,17 +63,24 @@ const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const KEY_CACHE_MAX = 4096
 const nodeKeys = new Map<string, KeyObject | null>()
 
-function nodeKey(pub: Uint8Array): KeyObject | null {
+/** What `make` gives for a key, made once; the oldest key goes first when `max` are held. */
+function perKey<T>(cache: Map<string, T>, max: number, pub: Uint8Array, make: () => T): T {
   const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('latin1')
-  let ko = nodeKeys.get(k)
-  if (ko === undefined) {
-    ko = isStrictKey(pub)
+  let v = cache.get(k)
+  if (v === undefined) {
+    v = make()
+    if (cache.size >= max) cache.delete(cache.keys().next().value as string)
+    cache.set(k, v)
+  }
+  return v
+}
+
+function nodeKey(pub: Uint8Array): KeyObject | null {
+  return perKey(nodeKeys, KEY_CACHE_MAX, pub, () =>
+    isStrictKey(pub)
       ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pub]), format: 'der', type: 'spki' })
       : null
-    if (nodeKeys.size >= KEY_CACHE_MAX) nodeKeys.delete(nodeKeys.keys().next().value as string)
-    nodeKeys.set(k, ko)
-  }
-  return ko
+  )
 }
 
 /** libsodium's verdict alone (accepts a subset of the rule). */
@@ -110,20 +117,15 @@ function le32(n: bigint): Uint8Array {
 }
 
 function keyTable(pub: Uint8Array): Uint8Array | null {
-  const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('latin1')
-  let table = tables.get(k)
-  if (table === undefined) {
-    table = null
-    if (isStrictKey(pub)) {
-      const { x, y } = ed.Point.fromBytes(pub, false).toAffine()
-      // A fresh ArrayBuffer is 8-byte aligned, as the addon requires.
-      table = new Uint8Array(new ArrayBuffer((native as NonNullable<typeof native>).tableBytes))
-      ;(native as NonNullable<typeof native>).table(table, le32(x), le32(y))
-    }
-    if (tables.size >= TABLE_CACHE_MAX) tables.delete(tables.keys().next().value as string)
-    tables.set(k, table)
-  }
-  return table
+  return perKey(tables, TABLE_CACHE_MAX, pub, () => {
+    if (!isStrictKey(pub)) return null
+    const addon = native as NonNullable<typeof native>
+    const { x, y } = ed.Point.fromBytes(pub, false).toAffine()
+    // A fresh ArrayBuffer is 8-byte aligned, as the addon requires.
+    const table = new Uint8Array(new ArrayBuffer(addon.tableBytes))
+    addon.table(table, le32(x), le32(y))
+    return table
+  })
 }
 
 /**
