@@ -8,7 +8,10 @@ export default tseslint.config(
   { files: ['bin/**/*.js'], languageOptions: { globals: { process: 'readonly' } } },
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }
+      ],
       'no-constant-condition': ['error', { checkLoops: false }]
     }
   }

@@ -4,14 +4,35 @@ export * from './ledger/bytes.js'
 export * from './ledger/errors.js'
 export * from './ledger/identity.js'
 export * from './ledger/records.js'
-export { encodeEntry, decodeEntry, encodeBody, recordId, deployRequestId, encodeDeployRequest, decodeDeployRequest } from './ledger/codecs.js'
-export { signRecord, signRecordAs, assemble, checkSignatures, signDeployRequest, verifyDeployRequest } from './ledger/sign.js'
+export {
+  encodeEntry,
+  decodeEntry,
+  encodeBody,
+  recordId,
+  deployRequestId,
+  encodeDeployRequest,
+  decodeDeployRequest
+} from './ledger/codecs.js'
+export {
+  signRecord,
+  signRecordAs,
+  assemble,
+  checkSignatures,
+  signDeployRequest,
+  verifyDeployRequest
+} from './ledger/sign.js'
 export { verifySignature, useEngine, currentEngine, type Engine } from './ledger/verify.js'
 export * as build from './ledger/build.js'
 export { LedgerState, claimId } from './ledger/state.js'
 export { replay, type LogEntries, type ReplayOptions, type ReplayResult } from './ledger/replay.js'
 export { Ledger, type LedgerOptions } from './ledger/ledger.js'
-export { CorestoreLogs, logKey, type LogSource, type ParticipantLog, type SignedHead } from './ledger/logs.js'
+export {
+  CorestoreLogs,
+  logKey,
+  type LogSource,
+  type ParticipantLog,
+  type SignedHead
+} from './ledger/logs.js'
 export type { Violation, Position } from './ledger/violations.js'
 export type { ClaimInfo, ClaimStatus } from './ledger/claims.js'
 export { audit, type AuditOptions, type AuditProgress } from './audit/audit.js'

@@ -30,7 +30,11 @@ export interface Participant {
 }
 
 /** A participant with its own Corestore on disk and an open ledger; closed in teardown. */
-export async function participant(t: Test, name: string, opts: LedgerOptions & { dir?: string; kp?: KeyPair } = {}): Promise<Participant> {
+export async function participant(
+  t: Test,
+  name: string,
+  opts: LedgerOptions & { dir?: string; kp?: KeyPair } = {}
+): Promise<Participant> {
   const dir = opts.dir ?? (await tmp(t, `quid-${name}-`))
   const kp = opts.kp ?? generateKeyPair()
   const store = new Corestore(dir)
@@ -64,12 +68,22 @@ export function cosign(record: LedgerRecord, x: KeyPair, y: KeyPair): SignedReco
 }
 
 /** Publishes generous capacity for a participant (an issuer must before issuing). */
-export async function publishCapacity(p: Participant, limits: Amounts = { cpu: 10n ** 12n, disk: 10n ** 12n, net: 10n ** 12n }, time?: number): Promise<void> {
+export async function publishCapacity(
+  p: Participant,
+  limits: Amounts = { cpu: 10n ** 12n, disk: 10n ** 12n, net: 10n ** 12n },
+  time?: number
+): Promise<void> {
   await p.ledger.appendOwn(build.capacity(p.kp.publicKey, 1000, limits, time))
 }
 
 /** A barters with B: both sign, both append. Returns the agreement and its claim ids (hex, by leg). */
-export async function barter(a: Participant, b: Participant, give: Amounts, want: Amounts, opts: { time?: number; expires?: number } = {}): Promise<{ signed: SignedRecord; claims: string[] }> {
+export async function barter(
+  a: Participant,
+  b: Participant,
+  give: Amounts,
+  want: Amounts,
+  opts: { time?: number; expires?: number } = {}
+): Promise<{ signed: SignedRecord; claims: string[] }> {
   const record = build.agreement({ a: a.kp.publicKey, b: b.kp.publicKey, give, want, ...opts })
   const signed = cosign(record, a.kp, b.kp)
   await a.ledger.append(signed)

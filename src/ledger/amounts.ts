@@ -72,15 +72,22 @@ export function parseAmount(resource: Resource, text: string): bigint {
   const units = UNITS[resource]
   const unit = unitText === '' ? 1n : units.find(([u]) => u === unitText)?.[1]
   if (unit === undefined) {
-    throw bad(`unknown unit ${JSON.stringify(unitText)} for ${resource}; use one of ${units.map(([u]) => u).join(', ')}`, text)
+    throw bad(
+      `unknown unit ${JSON.stringify(unitText)} for ${resource}; use one of ${units.map(([u]) => u).join(', ')}`,
+      text
+    )
   }
   const scale = 10n ** BigInt(frac.length)
   const numerator = (BigInt(whole) * scale + BigInt(frac || '0')) * unit
   if (numerator % scale !== 0n) {
-    throw bad(`${resource} amount ${text} is not a whole number of base units (${resource === 'cpu' ? 'MI' : 'bytes'})`, text)
+    throw bad(
+      `${resource} amount ${text} is not a whole number of base units (${resource === 'cpu' ? 'MI' : 'bytes'})`,
+      text
+    )
   }
   const value = numerator / scale
-  if (value > MAX_AMOUNT) throw bad(`${resource} amount ${text} is above the largest amount, 2^64 - 1 base units`, text)
+  if (value > MAX_AMOUNT)
+    throw bad(`${resource} amount ${text} is above the largest amount, 2^64 - 1 base units`, text)
   return value
 }
 
@@ -89,14 +96,19 @@ export function parseAmount(resource: Resource, text: string): bigint {
  * `allowZero`) each amount at least one base unit, since a zero leg promises nothing.
  */
 export function parseAmounts(text: string, opts: { allowZero?: boolean } = {}): Amounts {
-  if (text.trim() === '') throw bad('the amount list is empty; write it like cpu=10my,disk=10MB,net=100MB', text)
+  if (text.trim() === '')
+    throw bad('the amount list is empty; write it like cpu=10my,disk=10MB,net=100MB', text)
   const out: Amounts = {}
   for (const part of text.split(',')) {
     const eq = part.indexOf('=')
     const name = eq < 0 ? part : part.slice(0, eq)
     if (eq < 0) throw bad(`${JSON.stringify(part)} is not resource=amount (like cpu=10my)`, text)
     if (!isResource(name)) {
-      throw new QuidError(ErrorCodes.BAD_RESOURCE, `unknown resource ${JSON.stringify(name)}; use cpu, disk or net`, { input: text })
+      throw new QuidError(
+        ErrorCodes.BAD_RESOURCE,
+        `unknown resource ${JSON.stringify(name)}; use cpu, disk or net`,
+        { input: text }
+      )
     }
     if (out[name] !== undefined) throw bad(`${name} is given twice`, text)
     const value = parseAmount(name, part.slice(eq + 1))
@@ -121,7 +133,8 @@ export function formatAmount(resource: Resource, value: bigint): string {
     if (rest === 0n) return `${whole}${name}`
     for (let digits = 1; digits <= 6; digits++) {
       const scaled = rest * 10n ** BigInt(digits)
-      if (scaled % size === 0n) return `${whole}.${(scaled / size).toString().padStart(digits, '0')}${name}`
+      if (scaled % size === 0n)
+        return `${whole}.${(scaled / size).toString().padStart(digits, '0')}${name}`
     }
   }
   return `${value}${resource === 'cpu' ? 'MI' : 'B'}`
@@ -129,7 +142,9 @@ export function formatAmount(resource: Resource, value: bigint): string {
 
 /** `cpu=10my,disk=10MB,net=100MB`; resources with no amount are left out, `none` if all are. */
 export function formatAmounts(a: Amounts): string {
-  const parts = RESOURCES.filter((r) => a[r] !== undefined && a[r] !== 0n).map((r) => `${r}=${formatAmount(r, a[r] as bigint)}`)
+  const parts = RESOURCES.filter((r) => a[r] !== undefined && a[r] !== 0n).map(
+    (r) => `${r}=${formatAmount(r, a[r] as bigint)}`
+  )
   return parts.length ? parts.join(',') : 'none'
 }
 
@@ -138,7 +153,8 @@ export function addAmounts(x: Amounts, y: Amounts): Amounts {
   const out: Amounts = {}
   for (const r of RESOURCES) {
     const s = (x[r] ?? 0n) + (y[r] ?? 0n)
-    if (s > MAX_AMOUNT) throw new QuidError(ErrorCodes.BAD_AMOUNT, `${r}: the sum is above 2^64 - 1 base units`)
+    if (s > MAX_AMOUNT)
+      throw new QuidError(ErrorCodes.BAD_AMOUNT, `${r}: the sum is above 2^64 - 1 base units`)
     if (x[r] !== undefined || y[r] !== undefined) out[r] = s
   }
   return out

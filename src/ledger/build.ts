@@ -30,7 +30,12 @@ export function vector(a: Amounts = {}): ResourceVector {
   return { cpu: a.cpu ?? 0n, disk: a.disk ?? 0n, net: a.net ?? 0n }
 }
 
-export function capacity(host: Key, mips: number, limits: Amounts, time = Date.now()): CapacityRecord {
+export function capacity(
+  host: Key,
+  mips: number,
+  limits: Amounts,
+  time = Date.now()
+): CapacityRecord {
   return { type: 'capacity', host, time, mips, limits: vector(limits) }
 }
 
@@ -45,19 +50,60 @@ export function agreement(opts: {
 }): AgreementRecord {
   const time = opts.time ?? Date.now()
   const legs: AgreementRecord['legs'] = []
-  for (const r of RESOURCES) if (opts.give[r]) legs.push({ issuer: 'a', resource: r, amount: opts.give[r] as bigint })
-  for (const r of RESOURCES) if (opts.want[r]) legs.push({ issuer: 'b', resource: r, amount: opts.want[r] as bigint })
-  return { type: 'agreement', a: opts.a, b: opts.b, time, expires: opts.expires ?? time + 30 * DAY_MS, nonce: nonce(), legs }
+  for (const r of RESOURCES)
+    if (opts.give[r]) legs.push({ issuer: 'a', resource: r, amount: opts.give[r] as bigint })
+  for (const r of RESOURCES)
+    if (opts.want[r]) legs.push({ issuer: 'b', resource: r, amount: opts.want[r] as bigint })
+  return {
+    type: 'agreement',
+    a: opts.a,
+    b: opts.b,
+    time,
+    expires: opts.expires ?? time + 30 * DAY_MS,
+    nonce: nonce(),
+    legs
+  }
 }
 
-export function issue(opts: { issuer: Key; holder: Key; amounts: Amounts; time?: number; expires?: number }): IssueRecord {
+export function issue(opts: {
+  issuer: Key
+  holder: Key
+  amounts: Amounts
+  time?: number
+  expires?: number
+}): IssueRecord {
   const time = opts.time ?? Date.now()
-  const legs = RESOURCES.filter((r) => opts.amounts[r]).map((r) => ({ resource: r, amount: opts.amounts[r] as bigint }))
-  return { type: 'issue', issuer: opts.issuer, holder: opts.holder, time, expires: opts.expires ?? time + 30 * DAY_MS, nonce: nonce(), legs }
+  const legs = RESOURCES.filter((r) => opts.amounts[r]).map((r) => ({
+    resource: r,
+    amount: opts.amounts[r] as bigint
+  }))
+  return {
+    type: 'issue',
+    issuer: opts.issuer,
+    holder: opts.holder,
+    time,
+    expires: opts.expires ?? time + 30 * DAY_MS,
+    nonce: nonce(),
+    legs
+  }
 }
 
-export function transfer(opts: { sender: Key; receiver: Key; claim: Id; amount: bigint; time?: number }): TransferRecord {
-  return { type: 'transfer', sender: opts.sender, receiver: opts.receiver, time: opts.time ?? Date.now(), claim: opts.claim, amount: opts.amount, nonce: nonce() }
+export function transfer(opts: {
+  sender: Key
+  receiver: Key
+  claim: Id
+  amount: bigint
+  time?: number
+}): TransferRecord {
+  return {
+    type: 'transfer',
+    sender: opts.sender,
+    receiver: opts.receiver,
+    time: opts.time ?? Date.now(),
+    claim: opts.claim,
+    amount: opts.amount,
+    nonce: nonce()
+  }
 }
 
 export function deployRequest(opts: {
@@ -70,10 +116,23 @@ export function deployRequest(opts: {
 }): DeployRequest {
   const resources = vector()
   for (const c of opts.claims) resources[c.resource] += c.amount
-  return { host: opts.host, owner: opts.owner, time: opts.time ?? Date.now(), codeHash: opts.codeHash, codeSize: opts.codeSize, resources, claims: opts.claims, nonce: nonce() }
+  return {
+    host: opts.host,
+    owner: opts.owner,
+    time: opts.time ?? Date.now(),
+    codeHash: opts.codeHash,
+    codeSize: opts.codeSize,
+    resources,
+    claims: opts.claims,
+    nonce: nonce()
+  }
 }
 
-export function admit(request: DeployRequest, ownerSignature: Uint8Array, time = Date.now()): AdmitRecord {
+export function admit(
+  request: DeployRequest,
+  ownerSignature: Uint8Array,
+  time = Date.now()
+): AdmitRecord {
   return { type: 'admit', host: request.host, time, request, ownerSignature }
 }
 
@@ -81,10 +140,21 @@ export function usage(host: Key, guest: Id, used: ResourceVector, time = Date.no
   return { type: 'usage', host, time, guest, used }
 }
 
-export function evict(host: Key, guest: Id, used: ResourceVector, reason: EvictReason, time = Date.now()): EvictRecord {
+export function evict(
+  host: Key,
+  guest: Id,
+  used: ResourceVector,
+  reason: EvictReason,
+  time = Date.now()
+): EvictRecord {
   return { type: 'evict', host, time, guest, used, reason }
 }
 
-export function checkpoint(author: Key, length: number, state: Id, time = Date.now()): CheckpointRecord {
+export function checkpoint(
+  author: Key,
+  length: number,
+  state: Id,
+  time = Date.now()
+): CheckpointRecord {
   return { type: 'checkpoint', author, time, length, state }
 }

@@ -11,7 +11,13 @@
 import c from 'compact-encoding'
 import type { State, Encoder } from 'compact-encoding'
 import { RESOURCE_CODES, resourceFromCode, type Resource } from './amounts.js'
-import { MAX_ADMIT_CLAIMS, MAX_AMOUNT, MAX_LEGS, MAX_RECORD_BYTES, RECORD_VERSION } from './constants.js'
+import {
+  MAX_ADMIT_CLAIMS,
+  MAX_AMOUNT,
+  MAX_LEGS,
+  MAX_RECORD_BYTES,
+  RECORD_VERSION
+} from './constants.js'
 import { QuidError, ErrorCodes } from './errors.js'
 import { blake2b256 } from './hash.js'
 import { copyOf } from './slab.js'
@@ -59,17 +65,23 @@ function checked<T>(enc: Encoder<T>, field: string, ok: (v: T) => string | null)
   }
 }
 
-const bytesOf = (n: number) => (v: Uint8Array) => (v instanceof Uint8Array && v.byteLength === n ? null : `must be ${n} bytes`)
+const bytesOf = (n: number) => (v: Uint8Array) =>
+  v instanceof Uint8Array && v.byteLength === n ? null : `must be ${n} bytes`
 const fixed32 = checked(c.fixed32, 'key or id', bytesOf(32))
 const nonce = checked(c.fixed(NONCE_BYTES), 'nonce', bytesOf(NONCE_BYTES))
 const signature64 = checked(c.fixed64, 'signature', bytesOf(64))
-const u32 = checked(c.uint32, 'u32 field', (v: number) => (Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? null : `${v} is not an integer in 0..2^32-1`))
+const u32 = checked(c.uint32, 'u32 field', (v: number) =>
+  Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? null : `${v} is not an integer in 0..2^32-1`
+)
 
 // Decoding reads uint64s from bytes directly: compact-encoding's biguint64 builds a DataView per
 // buffer, and decodeEntry decodes each entry from a buffer of its own. Same values, same errors
 // (compact-encoding's is "Out of bounds", which decodeEntry reports as truncation).
 function u32At(b: Uint8Array, i: number): number {
-  return ((b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16)) + (b[i + 3] as number) * 0x1000000
+  return (
+    ((b[i] as number) | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16)) +
+    (b[i + 3] as number) * 0x1000000
+  )
 }
 
 function checkU64(state: State): Uint8Array {
@@ -80,7 +92,8 @@ function checkU64(state: State): Uint8Array {
 /** Milliseconds since the epoch as a fixed uint64, limited to what a JS number holds exactly. */
 const time: Encoder<number> = {
   preencode(state, n) {
-    if (!Number.isSafeInteger(n) || n < 0) throw badField('time', `${n} is not an integer in 0..2^53-1`)
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw badField('time', `${n} is not an integer in 0..2^53-1`)
     state.end += 8
   },
   encode(state, n) {
@@ -99,7 +112,8 @@ const time: Encoder<number> = {
 
 const amount: Encoder<bigint> = {
   preencode(state, x) {
-    if (typeof x !== 'bigint' || x < 0n || x > MAX_AMOUNT) throw badField('amount', `${x} is not in 0..2^64-1`)
+    if (typeof x !== 'bigint' || x < 0n || x > MAX_AMOUNT)
+      throw badField('amount', `${x} is not in 0..2^64-1`)
     state.end += 8
   },
   encode: c.biguint64.encode,
@@ -115,7 +129,8 @@ const amount: Encoder<bigint> = {
 
 const resource: Encoder<Resource> = {
   preencode(state, r) {
-    if (RESOURCE_CODES[r] === undefined) throw badField('resource', `${String(r)} is not cpu, disk or net`)
+    if (RESOURCE_CODES[r] === undefined)
+      throw badField('resource', `${String(r)} is not cpu, disk or net`)
     state.end += 1
   },
   encode(state, r) {
@@ -189,7 +204,11 @@ const agreementLeg: Encoder<AgreementLeg> = {
   decode(state) {
     const side = c.uint8.decode(state)
     if (side > 1) throw invalid('legs.issuer', `side ${side} is neither 0 (a) nor 1 (b)`)
-    return { issuer: side === 0 ? 'a' : 'b', resource: resource.decode(state), amount: amount.decode(state) }
+    return {
+      issuer: side === 0 ? 'a' : 'b',
+      resource: resource.decode(state),
+      amount: amount.decode(state)
+    }
   }
 }
 
@@ -259,7 +278,10 @@ export const deployRequestEncoding: Encoder<DeployRequest> = {
   decode(state) {
     const v = c.uint8.decode(state)
     if (v !== DEPLOY_VERSION) {
-      throw new QuidError(ErrorCodes.DECODE_VERSION, `deploy request version ${v} is not ${DEPLOY_VERSION}`)
+      throw new QuidError(
+        ErrorCodes.DECODE_VERSION,
+        `deploy request version ${v} is not ${DEPLOY_VERSION}`
+      )
     }
     return {
       host: fixed32.decode(state),
@@ -274,7 +296,11 @@ export const deployRequestEncoding: Encoder<DeployRequest> = {
   }
 }
 
-type Bodies = { [T in RecordType]: Encoder<Omit<Extract<LedgerRecord, { type: T }>, 'type'>> & { fields: readonly Field[] } }
+type Bodies = {
+  [T in RecordType]: Encoder<Omit<Extract<LedgerRecord, { type: T }>, 'type'>> & {
+    fields: readonly Field[]
+  }
+}
 
 /** Field order of each body; a field never moves once released. */
 const bodies: Bodies = {
@@ -323,7 +349,8 @@ const bodies: Bodies = {
 function evictReason(): Encoder<EvictReason> {
   return {
     preencode(state, r) {
-      if (!EVICT_REASONS.includes(r)) throw badField('reason', `${String(r)} is not an evict reason`)
+      if (!EVICT_REASONS.includes(r))
+        throw badField('reason', `${String(r)} is not an evict reason`)
       state.end += 1
     },
     encode(state, r) {
@@ -457,13 +484,19 @@ export function decodeEntry(bytes: Uint8Array): SignedRecord {
   if (bytes.byteLength < 2) throw truncated()
   const version = bytes[0]
   if (version !== RECORD_VERSION) {
-    throw new QuidError(ErrorCodes.DECODE_VERSION, `record version ${version} is not ${RECORD_VERSION}`, {
-      version
-    })
+    throw new QuidError(
+      ErrorCodes.DECODE_VERSION,
+      `record version ${version} is not ${RECORD_VERSION}`,
+      {
+        version
+      }
+    )
   }
   const type = TYPE_BY_TAG.get(bytes[1] as number)
   if (type === undefined) {
-    throw new QuidError(ErrorCodes.DECODE_TYPE, `unknown record type tag ${bytes[1]}`, { tag: bytes[1] })
+    throw new QuidError(ErrorCodes.DECODE_TYPE, `unknown record type tag ${bytes[1]}`, {
+      tag: bytes[1]
+    })
   }
   // Decode from a private copy: the record's keys and ids are views into it, and the caller may
   // reuse or mutate its own buffer afterwards.
@@ -490,7 +523,9 @@ export function decodeEntry(bytes: Uint8Array): SignedRecord {
   if (!encodesTo(record, body)) throw nonCanonical()
   const signatures: Uint8Array[] = []
   for (let i = 0; i < n; i++) {
-    signatures.push(bytes.subarray(bodyEnd + i * SIGNATURE_BYTES, bodyEnd + (i + 1) * SIGNATURE_BYTES))
+    signatures.push(
+      bytes.subarray(bodyEnd + i * SIGNATURE_BYTES, bodyEnd + (i + 1) * SIGNATURE_BYTES)
+    )
   }
   return { record, id: blake2b256(body), signatures, bytes }
 }
@@ -546,7 +581,8 @@ function checkDeployRequest(r: DeployRequest, field: string): void {
       seen.add(k)
     } else {
       for (let j = 0; j < i; j++) {
-        if (equal((claims[j] as ClaimSpend).claim, s.claim)) throw invalid(`${field}.claims`, 'a claim is named twice')
+        if (equal((claims[j] as ClaimSpend).claim, s.claim))
+          throw invalid(`${field}.claims`, 'a claim is named twice')
       }
     }
     sums[s.resource] += s.amount
@@ -600,7 +636,8 @@ export function checkShape(r: LedgerRecord): void {
       return
     case 'admit':
       checkDeployRequest(r.request, 'request')
-      if (!equal(r.request.host, r.host)) throw invalid('request.host', 'must be the admitting host')
+      if (!equal(r.request.host, r.host))
+        throw invalid('request.host', 'must be the admitting host')
       return
     default:
       return

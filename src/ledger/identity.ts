@@ -76,9 +76,13 @@ export async function writeKeyFile(path: string, keyPair: KeyPair): Promise<void
   await fh.close()
   try {
     await stat(path)
-    throw new QuidError(ErrorCodes.KEY_FILE_EXISTS, `${path} already exists; refusing to overwrite a key`, {
-      path
-    })
+    throw new QuidError(
+      ErrorCodes.KEY_FILE_EXISTS,
+      `${path} already exists; refusing to overwrite a key`,
+      {
+        path
+      }
+    )
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       await rmQuiet(tmp)
@@ -113,12 +117,24 @@ export async function readKeyFile(path: string): Promise<KeyPair> {
     throw new QuidError(ErrorCodes.KEY_FILE_INVALID, `${path}: unknown key file version`, { path })
   }
   const hex64 = /^[0-9a-f]{64}$/
-  if (!hex64.test(parsed.seed) || typeof parsed.publicKey !== 'string' || !hex64.test(parsed.publicKey)) {
-    throw new QuidError(ErrorCodes.KEY_FILE_INVALID, `${path}: seed and publicKey must be 64 lowercase hex characters`, { path })
+  if (
+    !hex64.test(parsed.seed) ||
+    typeof parsed.publicKey !== 'string' ||
+    !hex64.test(parsed.publicKey)
+  ) {
+    throw new QuidError(
+      ErrorCodes.KEY_FILE_INVALID,
+      `${path}: seed and publicKey must be 64 lowercase hex characters`,
+      { path }
+    )
   }
   const kp = keyPairFromSeed(fromHex(parsed.seed, 32, 'seed'))
   if (!equal(fromHex(parsed.publicKey, 32, 'publicKey'), kp.publicKey)) {
-    throw new QuidError(ErrorCodes.KEY_FILE_INVALID, `${path}: public key does not match the seed`, { path })
+    throw new QuidError(
+      ErrorCodes.KEY_FILE_INVALID,
+      `${path}: public key does not match the seed`,
+      { path }
+    )
   }
   return kp
 }

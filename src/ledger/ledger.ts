@@ -55,7 +55,12 @@ export class Ledger extends ReadyResource {
   private lock: Promise<unknown> = Promise.resolve()
   private sinceCheckpoint = 0
   /** Rewrites of followed logs seen by this process, kept to re-record them after a rebuild. */
-  private readonly rewrites: Array<{ key: string; from: number; before: SignedHead | null; after: SignedHead | null }> = []
+  private readonly rewrites: Array<{
+    key: string
+    from: number
+    before: SignedHead | null
+    after: SignedHead | null
+  }> = []
 
   constructor(store: Corestore, keyPair: KeyPair, opts: LedgerOptions = {}) {
     super()
@@ -74,11 +79,18 @@ export class Ledger extends ReadyResource {
     } catch (err) {
       const msg = (err as Error).message
       if (/lock/i.test(msg)) {
-        throw new QuidError(ErrorCodes.LOCKED, 'this participant directory is in use by another process', { cause: msg })
+        throw new QuidError(
+          ErrorCodes.LOCKED,
+          'this participant directory is in use by another process',
+          { cause: msg }
+        )
       }
       throw new QuidError(ErrorCodes.STORAGE, `cannot open the store: ${msg}`)
     }
-    const kp = { publicKey: Buffer.from(this.keyPair.publicKey), secretKey: Buffer.from(this.keyPair.secretKey) }
+    const kp = {
+      publicKey: Buffer.from(this.keyPair.publicKey),
+      secretKey: Buffer.from(this.keyPair.secretKey)
+    }
     this.core = this.store.get({ keyPair: kp })
     this.snapshots = this.store.get({ name: SNAPSHOT_CORE })
     await Promise.all([this.core.ready(), this.snapshots.ready()])
@@ -115,7 +127,9 @@ export class Ledger extends ReadyResource {
   private async loadSnapshot(): Promise<number> {
     if (this.snapshots.length === 0) return 0
     try {
-      const header = JSON.parse((await this.snapshots.get(this.snapshots.length - 1))!.toString()) as {
+      const header = JSON.parse(
+        (await this.snapshots.get(this.snapshots.length - 1))!.toString()
+      ) as {
         at: number
         chunks: number
       }
@@ -176,7 +190,8 @@ export class Ledger extends ReadyResource {
       this.sinceCheckpoint += list.length
       return list
     })
-    if (this.checkpointEvery > 0 && this.sinceCheckpoint >= this.checkpointEvery) await this.checkpoint()
+    if (this.checkpointEvery > 0 && this.sinceCheckpoint >= this.checkpointEvery)
+      await this.checkpoint()
     return done
   }
 
@@ -205,15 +220,24 @@ export class Ledger extends ReadyResource {
     return this.exclusive(async () => {
       const at = this.core.length
       const bytes = encodeSnapshot(this.state)
-      const record = buildCheckpoint(this.id, at, snapshotHash(bytes), Math.max(this.now(), this.state.logs.get(this.key)?.clock ?? 0))
+      const record = buildCheckpoint(
+        this.id,
+        at,
+        snapshotHash(bytes),
+        Math.max(this.now(), this.state.logs.get(this.key)?.clock ?? 0)
+      )
       const signed = signRecord(record, [this.keyPair])
       const err = this.state.check(this.key, signed, { now: this.now() })
       if (err) throw err
       const chunks: Uint8Array[] = []
-      for (let i = 0; i < bytes.byteLength; i += SNAPSHOT_CHUNK) chunks.push(bytes.subarray(i, i + SNAPSHOT_CHUNK))
+      for (let i = 0; i < bytes.byteLength; i += SNAPSHOT_CHUNK)
+        chunks.push(bytes.subarray(i, i + SNAPSHOT_CHUNK))
       // Snapshot first: a crash between the two leaves a snapshot no checkpoint vouches for, which
       // restore ignores.
-      await this.snapshots.append([...chunks, Buffer.from(JSON.stringify({ at, chunks: chunks.length }))])
+      await this.snapshots.append([
+        ...chunks,
+        Buffer.from(JSON.stringify({ at, chunks: chunks.length }))
+      ])
       await this.core.append(signed.bytes)
       this.state.applySigned(this.key, at, signed, { now: this.now() })
       this.sinceCheckpoint = 0

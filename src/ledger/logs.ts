@@ -60,7 +60,10 @@ export class CorestoreLogs implements LogSource {
 
 /** The part of Hypercore's conflict proof that is kept as evidence. */
 interface ConflictProof {
-  upgrade?: { signature?: Uint8Array; nodes?: Array<{ index: number; size: number; hash: Uint8Array }> }
+  upgrade?: {
+    signature?: Uint8Array
+    nodes?: Array<{ index: number; size: number; hash: Uint8Array }>
+  }
 }
 
 class HypercoreLog implements ParticipantLog {
@@ -119,7 +122,11 @@ class HypercoreLog implements ParticipantLog {
             fork,
             treeHash: null,
             signature: toHex(up.signature),
-            nodes: (up.nodes ?? []).map((n) => ({ index: n.index, size: n.size, hash: toHex(n.hash) }))
+            nodes: (up.nodes ?? []).map((n) => ({
+              index: n.index,
+              size: n.size,
+              hash: toHex(n.hash)
+            }))
           }
         : null
       ;(fn as (length: number, fork: number, head: SignedHead | null) => void)(length, fork, head)

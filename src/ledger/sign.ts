@@ -15,7 +15,11 @@ export function signId(kind: string, id: Uint8Array, keyPair: KeyPair): Uint8Arr
 }
 
 /** One party's signature over a record; throws if that party is not one of its signers. */
-export function signRecordAs(record: LedgerRecord, keyPair: KeyPair, id = recordId(record)): Uint8Array {
+export function signRecordAs(
+  record: LedgerRecord,
+  keyPair: KeyPair,
+  id = recordId(record)
+): Uint8Array {
   if (!signers(record).some((k) => equal(k, keyPair.publicKey))) {
     throw new QuidError(ErrorCodes.BAD_ARGUMENT, `this key is not a signer of this ${record.type}`)
   }
@@ -35,7 +39,8 @@ export function signRecord(record: LedgerRecord, keyPairs: KeyPair[]): SignedRec
   const id = recordId(record)
   const sigs = signers(record).map((k) => {
     const kp = keyPairs.find((p) => equal(p.publicKey, k))
-    if (!kp) throw new QuidError(ErrorCodes.BAD_ARGUMENT, `missing key pair for a ${record.type} signer`)
+    if (!kp)
+      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `missing key pair for a ${record.type} signer`)
     return signId(record.type, id, kp)
   })
   return assemble(record, sigs)
@@ -58,17 +63,28 @@ export function checkSignatures(signed: SignedRecord): QuidError | null {
   const msg = signable(signed.record.type, signed.id)
   for (let i = 0; i < keys.length; i++) {
     if (!verifySignature(signed.signatures[i] as Uint8Array, msg, keys[i] as Uint8Array)) {
-      return new QuidError(ErrorCodes.BAD_SIGNATURE, `signature ${i} of ${signed.record.type} does not verify`, {
-        record: toHex(signed.id),
-        signer: toHex(keys[i] as Uint8Array)
-      })
+      return new QuidError(
+        ErrorCodes.BAD_SIGNATURE,
+        `signature ${i} of ${signed.record.type} does not verify`,
+        {
+          record: toHex(signed.id),
+          signer: toHex(keys[i] as Uint8Array)
+        }
+      )
     }
   }
-  if (signed.record.type === 'admit' && !verifyDeployRequest(signed.record.request, signed.record.ownerSignature)) {
-    return new QuidError(ErrorCodes.BAD_SIGNATURE, `the owner's signature on the deploy request does not verify`, {
-      record: toHex(signed.id),
-      signer: toHex(signed.record.request.owner)
-    })
+  if (
+    signed.record.type === 'admit' &&
+    !verifyDeployRequest(signed.record.request, signed.record.ownerSignature)
+  ) {
+    return new QuidError(
+      ErrorCodes.BAD_SIGNATURE,
+      `the owner's signature on the deploy request does not verify`,
+      {
+        record: toHex(signed.id),
+        signer: toHex(signed.record.request.owner)
+      }
+    )
   }
   return null
 }

@@ -14,7 +14,13 @@ import { checkSignatures } from './sign.js'
 import { blake2b256, namespace } from './hash.js'
 import { toHex } from './bytes.js'
 import { RESOURCES, type Resource } from './amounts.js'
-import { authors, signers, type LedgerRecord, type ResourceVector, type SignedRecord } from './records.js'
+import {
+  authors,
+  signers,
+  type LedgerRecord,
+  type ResourceVector,
+  type SignedRecord
+} from './records.js'
 import { OwedIndex } from './owed.js'
 import { OK, fail, type ClaimInfo, type ClaimStatus, type Commitment } from './claims.js'
 import type { Position, Violation } from './violations.js'
@@ -113,7 +119,15 @@ const CLAIM_INPUT = new Uint8Array(65)
 CLAIM_INPUT.set(CLAIM_NS, 0)
 
 function emptyLog(key: string): LogInfo {
-  return { key, length: 0, clock: 0, entries: [], seen: new Set<string>(), frozenFrom: null, head: null }
+  return {
+    key,
+    length: 0,
+    clock: 0,
+    entries: [],
+    seen: new Set<string>(),
+    frozenFrom: null,
+    head: null
+  }
 }
 
 const zero = (): ResourceVector => ({ cpu: 0n, disk: 0n, net: 0n })
@@ -142,7 +156,10 @@ export class LedgerState {
     const info = this.logInfo(log)
     if (index < info.length) return this.seenBefore(info, index, bytes)
     if (index > info.length) {
-      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `log ${log.slice(0, 8)}: entry ${index} before ${info.length}`)
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `log ${log.slice(0, 8)}: entry ${index} before ${info.length}`
+      )
     }
     let signed: SignedRecord
     try {
@@ -166,7 +183,10 @@ export class LedgerState {
   applySigned(log: string, index: number, signed: SignedRecord, opts: ApplyOptions): Violation[] {
     const info = this.logInfo(log)
     if (index !== info.length) {
-      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `log ${log.slice(0, 8)}: entry ${index} is not next (${info.length})`)
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `log ${log.slice(0, 8)}: entry ${index} is not next (${info.length})`
+      )
     }
     // The hex id is the key of every index; it is computed once per entry and passed along.
     const id = toHex(signed.id)
@@ -174,7 +194,8 @@ export class LedgerState {
     info.entries.push(id)
     // A copy with a bad signature, or in the wrong log, is not the author's word: it must not keep
     // a good copy of the same record out as a duplicate.
-    const ignored = found[0]?.code === ErrorCodes.BAD_SIGNATURE || found[0]?.code === ErrorCodes.WRONG_LOG
+    const ignored =
+      found[0]?.code === ErrorCodes.BAD_SIGNATURE || found[0]?.code === ErrorCodes.WRONG_LOG
     if (!ignored) info.seen.add(id)
     info.length++
     return found
@@ -223,14 +244,21 @@ export class LedgerState {
    * never truncates its own log, so this is fraud: what was seen stays as evidence, with the
    * signed heads before and after, and claims that depend on the rewritten range are frozen.
    */
-  recordRewrite(log: string, from: number, before: SignedHead | null, after: SignedHead | null): Violation[] {
+  recordRewrite(
+    log: string,
+    from: number,
+    before: SignedHead | null,
+    after: SignedHead | null
+  ): Violation[] {
     this.freezeLog(log, from)
     const info = this.logInfo(log)
     const positions: Position[] = []
     for (let i = from; i < info.length; i++) positions.push({ log, index: i })
     return this.report({
       code: ErrorCodes.FORK,
-      message: `log rewritten from position ${from}` + (before && after ? ` (fork ${before.fork} -> ${after.fork})` : ''),
+      message:
+        `log rewritten from position ${from}` +
+        (before && after ? ` (fork ${before.fork} -> ${after.fork})` : ''),
       records: info.entries.slice(from).filter((k) => !k.startsWith('raw:')),
       positions: positions.length ? positions : [{ log, index: from }],
       culprit: log,
@@ -268,10 +296,17 @@ export class LedgerState {
   }
 
   /** Rules judged from one log alone, in its order; returns the violation or null. */
-  private perLogProblem(info: LogInfo, index: number, signed: SignedRecord, opts: ApplyOptions, id = toHex(signed.id)): Violation | null {
+  private perLogProblem(
+    info: LogInfo,
+    index: number,
+    signed: SignedRecord,
+    opts: ApplyOptions,
+    id = toHex(signed.id)
+  ): Violation | null {
     const { record } = signed
     // Evidence is built only when a rule is broken: this runs for every entry replayed.
-    const v = (code: ErrorCode, message: string): Violation => entryViolation(code, message, id, info.key, index)
+    const v = (code: ErrorCode, message: string): Violation =>
+      entryViolation(code, message, id, info.key, index)
     if (!opts.trusted && !this.verifiedBefore(id, signed)) {
       const bad = checkSignatures(signed)
       if (bad) return v(ErrorCodes.BAD_SIGNATURE, bad.message)
@@ -280,21 +315,37 @@ export class LedgerState {
     if (!authors(record).some((k) => isKeyOf(k, info.key))) {
       return v(ErrorCodes.WRONG_LOG, `a ${record.type} does not take effect in this log`)
     }
-    if (info.seen.has(id)) return v(ErrorCodes.DUPLICATE, `${record.type} ${id.slice(0, 12)} is already in this log`)
+    if (info.seen.has(id))
+      return v(ErrorCodes.DUPLICATE, `${record.type} ${id.slice(0, 12)} is already in this log`)
     if (record.time > opts.now + MAX_FUTURE_SKEW_MS) {
-      return v(ErrorCodes.CLOCK_FUTURE, `stamped ${record.time - opts.now} ms ahead of the verifier's clock`)
+      return v(
+        ErrorCodes.CLOCK_FUTURE,
+        `stamped ${record.time - opts.now} ms ahead of the verifier's clock`
+      )
     }
     const lag = signers(record).length > 1 ? MAX_COSIGN_LAG_MS : 0
     if (record.time < info.clock - lag) {
-      return v(ErrorCodes.CLOCK_REGRESS, `stamped ${info.clock - record.time} ms before an earlier entry`)
+      return v(
+        ErrorCodes.CLOCK_REGRESS,
+        `stamped ${info.clock - record.time} ms before an earlier entry`
+      )
     }
     if (record.type === 'checkpoint' && record.length !== index) {
-      return v(ErrorCodes.BAD_CHECKPOINT, `checkpoint says ${record.length} entries precede it, not ${index}`)
+      return v(
+        ErrorCodes.BAD_CHECKPOINT,
+        `checkpoint says ${record.length} entries precede it, not ${index}`
+      )
     }
     return null
   }
 
-  private judge(info: LogInfo, index: number, signed: SignedRecord, id: string, opts: ApplyOptions): Violation[] {
+  private judge(
+    info: LogInfo,
+    index: number,
+    signed: SignedRecord,
+    id: string,
+    opts: ApplyOptions
+  ): Violation[] {
     const problem = this.perLogProblem(info, index, signed, opts, id)
     if (problem) {
       // A record with a bad signature or in the wrong log is not the author's word: ignore it.
@@ -310,13 +361,26 @@ export class LedgerState {
   }
 
   /** Adds a record's effects; `voided` marks the claims it creates (a rule already failed). */
-  private index(info: LogInfo, index: number, signed: SignedRecord, id: string, voided: ErrorCode | null): Violation[] {
+  private index(
+    info: LogInfo,
+    index: number,
+    signed: SignedRecord,
+    id: string,
+    voided: ErrorCode | null
+  ): Violation[] {
     const r = signed.record
     const here: Position = { log: info.key, index }
     switch (r.type) {
       case 'capacity':
         if (!voided) {
-          this.capacity.set(info.key, { host: info.key, mips: r.mips, limits: r.limits, time: r.time, record: id, position: here })
+          this.capacity.set(info.key, {
+            host: info.key,
+            mips: r.mips,
+            limits: r.limits,
+            time: r.time,
+            record: id,
+            position: here
+          })
         }
         return []
       case 'agreement':
@@ -334,14 +398,25 @@ export class LedgerState {
     }
   }
 
-  private indexLegs(info: LogInfo, here: Position, signed: SignedRecord, id: string, voided: ErrorCode | null): Violation[] {
+  private indexLegs(
+    info: LogInfo,
+    here: Position,
+    signed: SignedRecord,
+    id: string,
+    voided: ErrorCode | null
+  ): Violation[] {
     const r = signed.record as Extract<LedgerRecord, { type: 'agreement' | 'issue' }>
     const found: Violation[] = []
     let legs: Array<{ issuer: string; holder: string; resource: Resource; amount: bigint }>
     if (r.type === 'agreement') {
       const a = toHex(r.a)
       const b = toHex(r.b)
-      legs = r.legs.map((l) => ({ issuer: l.issuer === 'a' ? a : b, holder: l.issuer === 'a' ? b : a, resource: l.resource, amount: l.amount }))
+      legs = r.legs.map((l) => ({
+        issuer: l.issuer === 'a' ? a : b,
+        holder: l.issuer === 'a' ? b : a,
+        resource: l.resource,
+        amount: l.amount
+      }))
       let ag = this.agreements.get(id)
       if (!ag) {
         ag = { id, a, b, expires: r.expires, positions: [], claims: [] }
@@ -387,7 +462,15 @@ export class LedgerState {
       const problem = this.capacityProblem(info, leg.resource, leg.amount)
       if (problem) {
         claim.void = problem.code
-        found.push(...this.report({ ...problem, records: [id], positions: [here], culprit: info.key, claim: cid }))
+        found.push(
+          ...this.report({
+            ...problem,
+            records: [id],
+            positions: [here],
+            culprit: info.key,
+            claim: cid
+          })
+        )
         return
       }
       this.roots(info.key).push(cid)
@@ -395,9 +478,17 @@ export class LedgerState {
     return found
   }
 
-  private capacityProblem(info: LogInfo, resource: Resource, amount: bigint): { code: ErrorCode; message: string } | null {
+  private capacityProblem(
+    info: LogInfo,
+    resource: Resource,
+    amount: bigint
+  ): { code: ErrorCode; message: string } | null {
     const cap = this.capacity.get(info.key)
-    if (!cap) return { code: ErrorCodes.NO_CAPACITY, message: 'an issuer must publish capacity before it issues' }
+    if (!cap)
+      return {
+        code: ErrorCodes.NO_CAPACITY,
+        message: 'an issuer must publish capacity before it issues'
+      }
     const owed = this.outstanding(info.key, resource, info.clock)
     if (owed + amount > cap.limits[resource]) {
       return {
@@ -435,7 +526,12 @@ export class LedgerState {
     set.add(claim.id)
   }
 
-  private indexTransfer(here: Position, signed: SignedRecord, id: string, voided: ErrorCode | null): Violation[] {
+  private indexTransfer(
+    here: Position,
+    signed: SignedRecord,
+    id: string,
+    voided: ErrorCode | null
+  ): Violation[] {
     const r = signed.record as Extract<LedgerRecord, { type: 'transfer' }>
     const t: PendingTransfer = {
       child: toHex(claimId(signed.id, 0)),
@@ -459,9 +555,14 @@ export class LedgerState {
   /** Creates the claim a transfer makes, once its parent is known, and any waiting on it. */
   private attach(parent: ClaimInfo, t: PendingTransfer, voided: ErrorCode | null): Violation[] {
     const found: Violation[] = []
-    let why: { code: ErrorCode; message: string } | null = voided ? { code: voided, message: '' } : null
+    let why: { code: ErrorCode; message: string } | null = voided
+      ? { code: voided, message: '' }
+      : null
     if (!why && parent.holder !== t.sender) {
-      why = { code: ErrorCodes.NOT_HOLDER, message: 'the sender does not hold the claim it transfers from' }
+      why = {
+        code: ErrorCodes.NOT_HOLDER,
+        message: 'the sender does not hold the claim it transfers from'
+      }
     } else if (!why && t.time >= parent.expires) {
       why = { code: ErrorCodes.EXPIRED, message: 'the claim had expired when it was transferred' }
     }
@@ -482,7 +583,14 @@ export class LedgerState {
     }
     if (why && !voided) {
       found.push(
-        ...this.report({ code: why.code, message: why.message, records: [t.record, parent.record], positions: [t.position], culprit: t.sender, claim: t.child })
+        ...this.report({
+          code: why.code,
+          message: why.message,
+          records: [t.record, parent.record],
+          positions: [t.position],
+          culprit: t.sender,
+          claim: t.child
+        })
       )
     }
     this.addClaim(child)
@@ -501,11 +609,23 @@ export class LedgerState {
     return found
   }
 
-  private indexAdmit(info: LogInfo, here: Position, signed: SignedRecord, id: string, voided: ErrorCode | null): Violation[] {
+  private indexAdmit(
+    info: LogInfo,
+    here: Position,
+    signed: SignedRecord,
+    id: string,
+    voided: ErrorCode | null
+  ): Violation[] {
     const r = signed.record as Extract<LedgerRecord, { type: 'admit' }>
     const gid = toHex(deployRequestId(r.request))
     if (this.guests.has(gid)) {
-      return this.report({ code: ErrorCodes.DUPLICATE_GUEST, message: 'this deploy request was admitted before', records: [id], positions: [here], culprit: info.key })
+      return this.report({
+        code: ErrorCodes.DUPLICATE_GUEST,
+        message: 'this deploy request was admitted before',
+        records: [id],
+        positions: [here],
+        culprit: info.key
+      })
     }
     const guest: GuestInfo = {
       id: gid,
@@ -517,7 +637,13 @@ export class LedgerState {
       codeHash: toHex(r.request.codeHash),
       reserved: { ...r.request.resources },
       used: zero(),
-      spends: r.request.claims.map((s) => ({ claim: toHex(s.claim), root: toHex(s.root), resource: s.resource, amount: s.amount, used: 0n })),
+      spends: r.request.claims.map((s) => ({
+        claim: toHex(s.claim),
+        root: toHex(s.root),
+        resource: s.resource,
+        amount: s.amount,
+        used: 0n
+      })),
       ended: null,
       void: voided
     }
@@ -557,14 +683,37 @@ export class LedgerState {
    * from a root leg this host issued earlier in its log, for that resource, not expired. Whether
    * the rest of the path holds is judged over all logs (violations()).
    */
-  private admitProblem(g: GuestInfo, time: number): { code: ErrorCode; message: string; claim?: string } | null {
+  private admitProblem(
+    g: GuestInfo,
+    time: number
+  ): { code: ErrorCode; message: string; claim?: string } | null {
     for (const s of g.spends) {
       const root = this.claims.get(s.root)
-      if (!root || root.parent !== null || root.position.log !== g.host || root.position.index < 0 || root.position.index >= g.position.index) {
-        return { code: ErrorCodes.NOT_ISSUER, message: "the claim's root leg is not an earlier entry of this host's log", claim: s.claim }
+      if (
+        !root ||
+        root.parent !== null ||
+        root.position.log !== g.host ||
+        root.position.index < 0 ||
+        root.position.index >= g.position.index
+      ) {
+        return {
+          code: ErrorCodes.NOT_ISSUER,
+          message: "the claim's root leg is not an earlier entry of this host's log",
+          claim: s.claim
+        }
       }
-      if (root.resource !== s.resource) return { code: ErrorCodes.BAD_RESOURCE, message: `the claim is for ${root.resource}, not ${s.resource}`, claim: s.claim }
-      if (time >= root.expires) return { code: ErrorCodes.EXPIRED, message: 'the claim had expired when admitted', claim: s.claim }
+      if (root.resource !== s.resource)
+        return {
+          code: ErrorCodes.BAD_RESOURCE,
+          message: `the claim is for ${root.resource}, not ${s.resource}`,
+          claim: s.claim
+        }
+      if (time >= root.expires)
+        return {
+          code: ErrorCodes.EXPIRED,
+          message: 'the claim had expired when admitted',
+          claim: s.claim
+        }
     }
     return null
   }
@@ -572,12 +721,26 @@ export class LedgerState {
   private indexUsage(here: Position, signed: SignedRecord, id: string): Violation[] {
     const r = signed.record as Extract<LedgerRecord, { type: 'usage' | 'evict' }>
     const g = this.guests.get(toHex(r.guest))
-    if (!g || g.host !== here.log) return this.reportAt(ErrorCodes.UNKNOWN_GUEST, `${r.type} for a guest this host never admitted`, id, here)
+    if (!g || g.host !== here.log)
+      return this.reportAt(
+        ErrorCodes.UNKNOWN_GUEST,
+        `${r.type} for a guest this host never admitted`,
+        id,
+        here
+      )
     if (g.void) return []
-    if (g.ended) return this.reportAt(ErrorCodes.GUEST_ENDED, `${r.type} for a guest that has ended`, id, here)
+    if (g.ended)
+      return this.reportAt(ErrorCodes.GUEST_ENDED, `${r.type} for a guest that has ended`, id, here)
     for (const res of RESOURCES) {
-      if (res !== 'disk' && r.used[res] < g.used[res]) return this.reportAt(ErrorCodes.USAGE_REGRESS, `${res} usage went down`, id, here)
-      if (r.used[res] > g.reserved[res]) return this.reportAt(ErrorCodes.OVER_USAGE, `${res}: used ${r.used[res]} of ${g.reserved[res]} admitted`, id, here)
+      if (res !== 'disk' && r.used[res] < g.used[res])
+        return this.reportAt(ErrorCodes.USAGE_REGRESS, `${res} usage went down`, id, here)
+      if (r.used[res] > g.reserved[res])
+        return this.reportAt(
+          ErrorCodes.OVER_USAGE,
+          `${res}: used ${r.used[res]} of ${g.reserved[res]} admitted`,
+          id,
+          here
+        )
     }
     this.allocate(g, r.used)
     if (r.type === 'evict') {
@@ -615,7 +778,10 @@ export class LedgerState {
     if (r.type === 'agreement' || r.type === 'issue') {
       const info = this.logs.get(log) ?? emptyLog(log)
       const probe = { ...info, clock: Math.max(info.clock, r.time) }
-      const legs = r.type === 'issue' ? r.legs : r.legs.filter((l) => toHex(l.issuer === 'a' ? r.a : r.b) === log)
+      const legs =
+        r.type === 'issue'
+          ? r.legs
+          : r.legs.filter((l) => toHex(l.issuer === 'a' ? r.a : r.b) === log)
       const totals = new Map<Resource, bigint>()
       for (const l of legs) totals.set(l.resource, (totals.get(l.resource) ?? 0n) + l.amount)
       for (const [res, amt] of totals) {
@@ -626,27 +792,52 @@ export class LedgerState {
     if (r.type === 'transfer') {
       const parent = toHex(r.claim)
       const status = this.claimStatus(parent, r.time)
-      if (!status.ok) return new QuidError(status.code as ErrorCode, status.message, { claim: status.at })
+      if (!status.ok)
+        return new QuidError(status.code as ErrorCode, status.message, { claim: status.at })
       const c = this.claims.get(parent) as ClaimInfo
-      if (c.holder !== log) return new QuidError(ErrorCodes.NOT_HOLDER, 'you do not hold this claim', { claim: parent })
+      if (c.holder !== log)
+        return new QuidError(ErrorCodes.NOT_HOLDER, 'you do not hold this claim', { claim: parent })
       const free = this.free(parent)
       if (r.amount > free) {
-        return new QuidError(ErrorCodes.OVERSPENT, `transfers ${r.amount} of a claim with ${free} free`, { claim: parent, free: free.toString() })
+        return new QuidError(
+          ErrorCodes.OVERSPENT,
+          `transfers ${r.amount} of a claim with ${free} free`,
+          { claim: parent, free: free.toString() }
+        )
       }
     }
     if (r.type === 'admit') {
       for (const s of r.request.claims) {
         const cid = toHex(s.claim)
         const status = this.claimStatus(cid, opts.now)
-        if (!status.ok) return new QuidError(status.code as ErrorCode, status.message, { claim: status.at })
+        if (!status.ok)
+          return new QuidError(status.code as ErrorCode, status.message, { claim: status.at })
         const c = this.claims.get(cid) as ClaimInfo
-        if (c.issuer !== log) return new QuidError(ErrorCodes.NOT_ISSUER, 'a host honors only claims on itself', { claim: cid })
-        if (c.root !== toHex(s.root)) return new QuidError(ErrorCodes.UNKNOWN_CLAIM, 'the request names the wrong root for this claim', { claim: cid })
-        if (c.holder !== toHex(r.request.owner)) return new QuidError(ErrorCodes.NOT_HOLDER, 'the owner does not hold this claim', { claim: cid })
-        if (c.resource !== s.resource) return new QuidError(ErrorCodes.BAD_RESOURCE, `the claim is for ${c.resource}`, { claim: cid })
+        if (c.issuer !== log)
+          return new QuidError(ErrorCodes.NOT_ISSUER, 'a host honors only claims on itself', {
+            claim: cid
+          })
+        if (c.root !== toHex(s.root))
+          return new QuidError(
+            ErrorCodes.UNKNOWN_CLAIM,
+            'the request names the wrong root for this claim',
+            { claim: cid }
+          )
+        if (c.holder !== toHex(r.request.owner))
+          return new QuidError(ErrorCodes.NOT_HOLDER, 'the owner does not hold this claim', {
+            claim: cid
+          })
+        if (c.resource !== s.resource)
+          return new QuidError(ErrorCodes.BAD_RESOURCE, `the claim is for ${c.resource}`, {
+            claim: cid
+          })
         const free = this.free(cid)
         if (s.amount > free) {
-          return new QuidError(ErrorCodes.INSUFFICIENT, `asks ${s.amount} of a claim with ${free} free`, { claim: cid, free: free.toString() })
+          return new QuidError(
+            ErrorCodes.INSUFFICIENT,
+            `asks ${s.amount} of a claim with ${free} free`,
+            { claim: cid, free: free.toString() }
+          )
         }
       }
       if (this.guests.has(toHex(deployRequestId(r.request)))) {
@@ -655,11 +846,17 @@ export class LedgerState {
     }
     if (r.type === 'usage' || r.type === 'evict') {
       const g = this.guests.get(toHex(r.guest))
-      if (!g || g.host !== log || g.void) return new QuidError(ErrorCodes.UNKNOWN_GUEST, 'no such guest here')
+      if (!g || g.host !== log || g.void)
+        return new QuidError(ErrorCodes.UNKNOWN_GUEST, 'no such guest here')
       if (g.ended) return new QuidError(ErrorCodes.GUEST_ENDED, 'the guest has ended')
       for (const res of RESOURCES) {
-        if (res !== 'disk' && r.used[res] < g.used[res]) return new QuidError(ErrorCodes.USAGE_REGRESS, `${res} usage went down`)
-        if (r.used[res] > g.reserved[res]) return new QuidError(ErrorCodes.OVER_USAGE, `${res}: ${r.used[res]} exceeds ${g.reserved[res]} admitted`)
+        if (res !== 'disk' && r.used[res] < g.used[res])
+          return new QuidError(ErrorCodes.USAGE_REGRESS, `${res} usage went down`)
+        if (r.used[res] > g.reserved[res])
+          return new QuidError(
+            ErrorCodes.OVER_USAGE,
+            `${res}: ${r.used[res]} exceeds ${g.reserved[res]} admitted`
+          )
       }
     }
     return null
@@ -674,23 +871,33 @@ export class LedgerState {
     if (!c) {
       return fail(ErrorCodes.UNKNOWN_CLAIM, id, `claim ${id.slice(0, 12)} is unknown here`)
     }
-    if (now !== undefined && now >= c.expires) return fail(ErrorCodes.EXPIRED, id, 'the claim has expired')
+    if (now !== undefined && now >= c.expires)
+      return fail(ErrorCodes.EXPIRED, id, 'the claim has expired')
     while (c) {
-      if (c.void) return fail(c.void, c.id, `claim ${c.id.slice(0, 12)} on the path is void (${c.void})`)
-      if (this.frozen(c.position)) return fail(ErrorCodes.FROZEN, c.id, 'a log on the path was rewritten')
+      if (c.void)
+        return fail(c.void, c.id, `claim ${c.id.slice(0, 12)} on the path is void (${c.void})`)
+      if (this.frozen(c.position))
+        return fail(ErrorCodes.FROZEN, c.id, 'a log on the path was rewritten')
       if (c.parent === null) {
-        if (c.position.index < 0) return fail(ErrorCodes.NOT_SETTLED, c.id, "the root leg is not in its issuer's log")
+        if (c.position.index < 0)
+          return fail(ErrorCodes.NOT_SETTLED, c.id, "the root leg is not in its issuer's log")
         if (c.origin === 'agreement') {
           const ag = this.agreements.get(c.record) as AgreementInfo
           const logs = new Set(ag.positions.map((p) => p.log))
-          if (!logs.has(ag.a) || !logs.has(ag.b)) return fail(ErrorCodes.NOT_SETTLED, c.id, 'the agreement is not in both logs')
-          if (ag.positions.some((p) => this.frozen(p))) return fail(ErrorCodes.FROZEN, c.id, 'a log on the path was rewritten')
+          if (!logs.has(ag.a) || !logs.has(ag.b))
+            return fail(ErrorCodes.NOT_SETTLED, c.id, 'the agreement is not in both logs')
+          if (ag.positions.some((p) => this.frozen(p)))
+            return fail(ErrorCodes.FROZEN, c.id, 'a log on the path was rewritten')
         }
         return OK
       }
       const parent = this.claims.get(c.parent) as ClaimInfo
       if (!this.fits(parent, c.id)) {
-        return fail(ErrorCodes.OVERSPENT, c.id, `claim ${c.id.slice(0, 12)} takes more than its parent had left`)
+        return fail(
+          ErrorCodes.OVERSPENT,
+          c.id,
+          `claim ${c.id.slice(0, 12)} takes more than its parent had left`
+        )
       }
       c = parent
     }
@@ -749,7 +956,11 @@ export class LedgerState {
 
   /** Per resource, what `issuer` owes at `now`. */
   obligations(issuer: string, now: number): ResourceVector {
-    return { cpu: this.outstanding(issuer, 'cpu', now), disk: this.outstanding(issuer, 'disk', now), net: this.outstanding(issuer, 'net', now) }
+    return {
+      cpu: this.outstanding(issuer, 'cpu', now),
+      disk: this.outstanding(issuer, 'disk', now),
+      net: this.outstanding(issuer, 'net', now)
+    }
   }
 
   /** Every violation: those found entry by entry, then those only the whole set shows. */
@@ -825,9 +1036,18 @@ export class LedgerState {
   /** Whether a guest's paying claim holds up over all logs seen (the part its host's log cannot show). */
   private spendProblem(g: GuestInfo, s: Spend): { code: ErrorCode; message: string } | null {
     const c = this.claims.get(s.claim)
-    if (!c) return { code: ErrorCodes.UNKNOWN_CLAIM, message: `claim ${s.claim.slice(0, 12)} is in no log seen` }
-    if (c.root !== s.root) return { code: ErrorCodes.UNKNOWN_CLAIM, message: 'the request names the wrong root for this claim' }
-    if (c.holder !== g.owner) return { code: ErrorCodes.NOT_HOLDER, message: 'the guest owner does not hold the claim' }
+    if (!c)
+      return {
+        code: ErrorCodes.UNKNOWN_CLAIM,
+        message: `claim ${s.claim.slice(0, 12)} is in no log seen`
+      }
+    if (c.root !== s.root)
+      return {
+        code: ErrorCodes.UNKNOWN_CLAIM,
+        message: 'the request names the wrong root for this claim'
+      }
+    if (c.holder !== g.owner)
+      return { code: ErrorCodes.NOT_HOLDER, message: 'the guest owner does not hold the claim' }
     const st = this.claimStatus(s.claim)
     return st.ok ? null : { code: st.code as ErrorCode, message: st.message }
   }
@@ -839,7 +1059,11 @@ function isKeyOf(key: Uint8Array, log: string): boolean {
   // Compares byte by byte against the hex digits, without building a string per entry.
   for (let i = 0; i < key.byteLength; i++) {
     const b = key[i] as number
-    if (log.charCodeAt(2 * i) !== HEX_CODES[b >> 4] || log.charCodeAt(2 * i + 1) !== HEX_CODES[b & 15]) return false
+    if (
+      log.charCodeAt(2 * i) !== HEX_CODES[b >> 4] ||
+      log.charCodeAt(2 * i + 1) !== HEX_CODES[b & 15]
+    )
+      return false
   }
   return true
 }
@@ -847,7 +1071,13 @@ function isKeyOf(key: Uint8Array, log: string): boolean {
 const HEX_CODES = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0))
 
 /** A rule broken by the record `id` at position `index` of `log`. */
-function entryViolation(code: ErrorCode, message: string, id: string, log: string, index: number): Violation {
+function entryViolation(
+  code: ErrorCode,
+  message: string,
+  id: string,
+  log: string,
+  index: number
+): Violation {
   return { code, message, records: [id], positions: [{ log, index }], culprit: log }
 }
 

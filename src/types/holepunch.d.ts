@@ -33,7 +33,10 @@ declare module 'hypercore' {
     truncate(length: number, fork?: number): Promise<void>
     treeHash(length?: number): Promise<Buffer>
     findingPeers(): () => void
-    download(range?: { start?: number; end?: number; linear?: boolean }): { done(): Promise<void>; destroy(): void }
+    download(range?: { start?: number; end?: number; linear?: boolean }): {
+      done(): Promise<void>
+      destroy(): void
+    }
     replicate(isInitiator: boolean | object, opts?: object): NodeJS.ReadWriteStream
   }
 }
@@ -58,7 +61,10 @@ declare module 'corestore' {
     get(opts: GetOptions | Uint8Array): Hypercore
     namespace(name: string): Corestore
     session(): Corestore
-    replicate(isInitiator: boolean | object, opts?: object): NodeJS.ReadWriteStream & { destroy(err?: Error): void }
+    replicate(
+      isInitiator: boolean | object,
+      opts?: object
+    ): NodeJS.ReadWriteStream & { destroy(err?: Error): void }
     findingPeers(): () => void
   }
 }

@@ -1,13 +1,25 @@
 // Amounts people type, parsed exactly or refused with a message naming what is wrong.
 import { test } from 'tap'
-import { parseAmount, parseAmounts, formatAmount, formatAmounts, addAmounts, RESOURCES, type Resource } from '../../src/ledger/amounts.js'
+import {
+  parseAmount,
+  parseAmounts,
+  formatAmount,
+  formatAmounts,
+  addAmounts,
+  RESOURCES,
+  type Resource
+} from '../../src/ledger/amounts.js'
 import { MAX_AMOUNT, MI_PER_MIPS_YEAR } from '../../src/ledger/constants.js'
 import { QuidError } from '../../src/ledger/errors.js'
 
 const MY = MI_PER_MIPS_YEAR
 
-test('the story\'s barter parses to exact base units', async (t) => {
-  t.same(parseAmounts('cpu=10my,disk=10MB,net=100MB'), { cpu: 10n * MY, disk: 10_000_000n, net: 100_000_000n })
+test("the story's barter parses to exact base units", async (t) => {
+  t.same(parseAmounts('cpu=10my,disk=10MB,net=100MB'), {
+    cpu: 10n * MY,
+    disk: 10_000_000n,
+    net: 100_000_000n
+  })
   t.equal(parseAmount('cpu', '4my'), 4n * MY)
   t.equal(parseAmount('cpu', '0.5my'), MY / 2n)
   t.equal(parseAmount('cpu', '5000MI'), 5000n)
@@ -44,7 +56,10 @@ test('bad amounts are refused with a message that says what is wrong', async (t)
       parseAmount(r, input)
       t.fail(`${JSON.stringify(input)} was accepted`)
     } catch (err) {
-      t.ok(err instanceof QuidError && err.code === 'bad-amount', `${JSON.stringify(input)}: bad-amount`)
+      t.ok(
+        err instanceof QuidError && err.code === 'bad-amount',
+        `${JSON.stringify(input)}: bad-amount`
+      )
       t.match((err as Error).message, why, `${JSON.stringify(input)}: ${(err as Error).message}`)
     }
   }
@@ -54,8 +69,14 @@ test('bad amounts are refused with a message that says what is wrong', async (t)
 test('amount lists: zero where not allowed, repeats, unknown resources, malformed parts', async (t) => {
   t.throws(() => parseAmounts('cpu=0my'), { code: 'bad-amount', message: /more than zero/ })
   t.same(parseAmounts('cpu=0my', { allowZero: true }), { cpu: 0n })
-  t.throws(() => parseAmounts('cpu=1my,cpu=2my'), { code: 'bad-amount', message: /cpu is given twice/ })
-  t.throws(() => parseAmounts('ram=1MB'), { code: 'bad-resource', message: /unknown resource "ram"/ })
+  t.throws(() => parseAmounts('cpu=1my,cpu=2my'), {
+    code: 'bad-amount',
+    message: /cpu is given twice/
+  })
+  t.throws(() => parseAmounts('ram=1MB'), {
+    code: 'bad-resource',
+    message: /unknown resource "ram"/
+  })
   t.throws(() => parseAmounts('cpu'), { code: 'bad-amount', message: /not resource=amount/ })
   t.throws(() => parseAmounts(''), { code: 'bad-amount', message: /empty/ })
   t.throws(() => parseAmounts('cpu=1my,'), { code: 'bad-amount' })
@@ -71,10 +92,27 @@ test('formatting is exact and round-trips', async (t) => {
   t.equal(formatAmount('disk', 1500n), '1.5kB')
   t.equal(formatAmount('net', 999n), '999B')
   t.equal(formatAmount('net', 1_234_567_891n), '1234.567891MB', 'at most six decimals')
-  t.equal(formatAmounts({ cpu: 10n * MY, disk: 10_000_000n, net: 100_000_000n }), 'cpu=10my,disk=10MB,net=100MB')
+  t.equal(
+    formatAmounts({ cpu: 10n * MY, disk: 10_000_000n, net: 100_000_000n }),
+    'cpu=10my,disk=10MB,net=100MB'
+  )
   t.equal(formatAmounts({}), 'none')
   // Round trip over awkward values in every resource.
-  const values = [0n, 1n, 7n, 999n, 1000n, 1001n, 123_456_789n, MY - 1n, MY, MY + 1n, 3n * MY / 4n, MAX_AMOUNT, MAX_AMOUNT - 1n]
+  const values = [
+    0n,
+    1n,
+    7n,
+    999n,
+    1000n,
+    1001n,
+    123_456_789n,
+    MY - 1n,
+    MY,
+    MY + 1n,
+    (3n * MY) / 4n,
+    MAX_AMOUNT,
+    MAX_AMOUNT - 1n
+  ]
   for (const r of RESOURCES) {
     for (const v of values) t.equal(parseAmount(r, formatAmount(r, v)), v, `${r} ${v}`)
   }
@@ -83,5 +121,8 @@ test('formatting is exact and round-trips', async (t) => {
 test('sums never overflow silently: past 2^64 - 1 they are refused', async (t) => {
   t.same(addAmounts({ cpu: 1n }, { cpu: 2n, disk: 3n }), { cpu: 3n, disk: 3n })
   t.same(addAmounts({ net: MAX_AMOUNT - 1n }, { net: 1n }), { net: MAX_AMOUNT })
-  t.throws(() => addAmounts({ net: MAX_AMOUNT }, { net: 1n }), { code: 'bad-amount', message: /above 2\^64 - 1/ })
+  t.throws(() => addAmounts({ net: MAX_AMOUNT }, { net: 1n }), {
+    code: 'bad-amount',
+    message: /above 2\^64 - 1/
+  })
 })

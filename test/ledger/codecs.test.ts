@@ -31,21 +31,103 @@ export function examples(): SignedRecord[] {
     ],
     nonce
   }
-  const records: Array<[LedgerRecord, typeof A[]]> = [
-    [{ type: 'capacity', host: A.publicKey, time: T, mips: 2500, limits: { cpu: 31557600n * 10n, disk: 10_000_000n, net: 100_000_000n } }, [A]],
-    [{ type: 'agreement', a: A.publicKey, b: B.publicKey, time: T, expires: T + 86_400_000, nonce, legs: [{ issuer: 'a', resource: 'cpu', amount: 315576000n }, { issuer: 'b', resource: 'disk', amount: 10_000_000n }] }, [A, B]],
-    [{ type: 'issue', issuer: A.publicKey, holder: B.publicKey, time: T, expires: T + 1, nonce, legs: [{ resource: 'net', amount: (1n << 64n) - 1n }] }, [A, B]],
-    [{ type: 'transfer', sender: A.publicKey, receiver: B.publicKey, time: T, claim: h(3), amount: 1n, nonce }, [A, B]],
-    [{ type: 'admit', host: A.publicKey, time: T, request: req, ownerSignature: new Uint8Array(64).fill(1) }, [A]],
-    [{ type: 'usage', host: A.publicKey, time: T, guest: h(8), used: { cpu: 1n, disk: 2n, net: 3n } }, [A]],
-    [{ type: 'evict', host: A.publicKey, time: T, guest: h(8), used: { cpu: 1n, disk: 0n, net: 3n }, reason: 'cpu-exhausted' }, [A]],
+  const records: Array<[LedgerRecord, (typeof A)[]]> = [
+    [
+      {
+        type: 'capacity',
+        host: A.publicKey,
+        time: T,
+        mips: 2500,
+        limits: { cpu: 31557600n * 10n, disk: 10_000_000n, net: 100_000_000n }
+      },
+      [A]
+    ],
+    [
+      {
+        type: 'agreement',
+        a: A.publicKey,
+        b: B.publicKey,
+        time: T,
+        expires: T + 86_400_000,
+        nonce,
+        legs: [
+          { issuer: 'a', resource: 'cpu', amount: 315576000n },
+          { issuer: 'b', resource: 'disk', amount: 10_000_000n }
+        ]
+      },
+      [A, B]
+    ],
+    [
+      {
+        type: 'issue',
+        issuer: A.publicKey,
+        holder: B.publicKey,
+        time: T,
+        expires: T + 1,
+        nonce,
+        legs: [{ resource: 'net', amount: (1n << 64n) - 1n }]
+      },
+      [A, B]
+    ],
+    [
+      {
+        type: 'transfer',
+        sender: A.publicKey,
+        receiver: B.publicKey,
+        time: T,
+        claim: h(3),
+        amount: 1n,
+        nonce
+      },
+      [A, B]
+    ],
+    [
+      {
+        type: 'admit',
+        host: A.publicKey,
+        time: T,
+        request: req,
+        ownerSignature: new Uint8Array(64).fill(1)
+      },
+      [A]
+    ],
+    [
+      {
+        type: 'usage',
+        host: A.publicKey,
+        time: T,
+        guest: h(8),
+        used: { cpu: 1n, disk: 2n, net: 3n }
+      },
+      [A]
+    ],
+    [
+      {
+        type: 'evict',
+        host: A.publicKey,
+        time: T,
+        guest: h(8),
+        used: { cpu: 1n, disk: 0n, net: 3n },
+        reason: 'cpu-exhausted'
+      },
+      [A]
+    ],
     [{ type: 'checkpoint', author: A.publicKey, time: T, length: 42, state: h(10) }, [A]]
   ]
   return records.map(([r, kps]) => {
     // The admit's owner signature is a placeholder here: these vectors pin layout, not validity.
     if (r.type === 'admit') {
       const id = recordId(r)
-      const sig = signRecord({ type: 'usage', host: A.publicKey, time: T, guest: id, used: { cpu: 0n, disk: 0n, net: 0n } }, [A]).signatures[0] as Uint8Array
+      const sig = signRecord(
+        {
+          type: 'usage',
+          host: A.publicKey,
+          time: T,
+          guest: id,
+          used: { cpu: 0n, disk: 0n, net: 0n }
+        },
+        [A]
+      ).signatures[0] as Uint8Array
       return decodeEntry(encodeEntry(r, [sig]))
     }
     return signRecord(r, kps)
@@ -56,11 +138,26 @@ const VECTORS = new URL('../fixtures/record-vectors.json', import.meta.url)
 
 test('every record type round-trips and matches its committed hex vector', async (t) => {
   const ex = examples()
-  t.same(ex.map((s) => s.record.type), [...RECORD_TYPES], 'one example per type')
+  t.same(
+    ex.map((s) => s.record.type),
+    [...RECORD_TYPES],
+    'one example per type'
+  )
   if (process.env.QUID_WRITE_VECTORS) {
-    writeFileSync(VECTORS, JSON.stringify(ex.map((s) => ({ type: s.record.type, id: toHex(s.id), hex: toHex(s.bytes) })), null, 2) + '\n')
+    writeFileSync(
+      VECTORS,
+      JSON.stringify(
+        ex.map((s) => ({ type: s.record.type, id: toHex(s.id), hex: toHex(s.bytes) })),
+        null,
+        2
+      ) + '\n'
+    )
   }
-  const vectors = JSON.parse(readFileSync(VECTORS, 'utf8')) as Array<{ type: string; id: string; hex: string }>
+  const vectors = JSON.parse(readFileSync(VECTORS, 'utf8')) as Array<{
+    type: string
+    id: string
+    hex: string
+  }>
   for (const [i, s] of ex.entries()) {
     const v = vectors[i] as { type: string; id: string; hex: string }
     t.equal(toHex(s.bytes), v.hex, `${v.type}: bytes unchanged`)
@@ -117,7 +214,7 @@ test('fuzz: 10,000 random and mutated byte strings never crash and are never acc
       const flips = 1 + (i % 3)
       for (let f = 0; f < flips; f++) {
         const at = (i * 7919 + f * 104729) % input.length
-        input[at] = (input[at] as number) ^ (1 << ((i + f) % 8))
+        input[at] = (input[at] as number) ^ (1 << (i + f) % 8)
       }
       if (i % 5 === 0) input = input.subarray(0, (i * 31) % input.length)
     }
@@ -149,7 +246,10 @@ test('encoding refuses values it cannot represent exactly, so nobody signs bytes
   const refused = (r: LedgerRecord, field: RegExp): void => {
     t.throws(() => encodeBody(r), { code: 'bad-argument', message: field }, field.source)
   }
-  refused({ ...transfer, amount: (1n << 64n) + 5n }, /amount: 18446744073709551621 is not in 0\.\.2\^64-1/)
+  refused(
+    { ...transfer, amount: (1n << 64n) + 5n },
+    /amount: 18446744073709551621 is not in 0\.\.2\^64-1/
+  )
   refused({ ...capacity, mips: 2500.5 }, /u32 field: 2500\.5 is not an integer/)
   refused({ ...capacity, mips: 2 ** 32 }, /u32 field/)
   refused({ ...capacity, time: -1 }, /time: -1/)
@@ -158,6 +258,19 @@ test('encoding refuses values it cannot represent exactly, so nobody signs bytes
   refused({ ...usage, used: { cpu: -1n, disk: 0n, net: 0n } }, /amount: -1/)
   refused({ ...transfer, nonce: new Uint8Array(15) }, /nonce: must be 16 bytes/)
   refused({ ...transfer, claim: new Uint8Array(33) }, /key or id: must be 32 bytes/)
-  refused({ ...agreement, legs: [{ issuer: 'a', resource: 'ram' as never, amount: 1n }, { issuer: 'b', resource: 'cpu', amount: 1n }] }, /resource: ram/)
-  t.equal(toHex(encodeBody(transfer)), toHex(encodeBody(ex[3]?.record as LedgerRecord)), 'valid records still encode')
+  refused(
+    {
+      ...agreement,
+      legs: [
+        { issuer: 'a', resource: 'ram' as never, amount: 1n },
+        { issuer: 'b', resource: 'cpu', amount: 1n }
+      ]
+    },
+    /resource: ram/
+  )
+  t.equal(
+    toHex(encodeBody(transfer)),
+    toHex(encodeBody(ex[3]?.record as LedgerRecord)),
+    'valid records still encode'
+  )
 })

@@ -44,7 +44,11 @@ test('reopen gives the same state; a checkpoint lets reopen skip old entries and
   store = new Corestore(dir)
   ledger = new Ledger(store, kp)
   await ledger.ready()
-  t.same(encodeSnapshot(ledger.state), before, 'identical state after reopen (snapshot + 1 entry replayed)')
+  t.same(
+    encodeSnapshot(ledger.state),
+    before,
+    'identical state after reopen (snapshot + 1 entry replayed)'
+  )
   t.same(ledger.obligations(), bal)
   await ledger.close()
   await store.close()
@@ -54,11 +58,18 @@ test('reopen gives the same state; a checkpoint lets reopen skip old entries and
   store = new Corestore(dir)
   const snaps = store.get({ name: 'quid-snapshots' })
   await snaps.ready()
-  await snaps.append([Buffer.from('{"format":1}'), Buffer.from(JSON.stringify({ at: 2, chunks: 1 }))])
+  await snaps.append([
+    Buffer.from('{"format":1}'),
+    Buffer.from(JSON.stringify({ at: 2, chunks: 1 }))
+  ])
   await snaps.close()
   ledger = new Ledger(store, kp)
   await ledger.ready()
-  t.same(encodeSnapshot(ledger.state), before, 'a snapshot the checkpoint does not vouch for is ignored')
+  t.same(
+    encodeSnapshot(ledger.state),
+    before,
+    'a snapshot the checkpoint does not vouch for is ignored'
+  )
   await ledger.close()
   await store.close()
 })
@@ -71,7 +82,11 @@ test('a second process opening the same directory gets a clear lock error', asyn
     import { generateKeyPair } from './src/ledger/identity.ts'
     const l = new Ledger(new Corestore(${JSON.stringify(p.dir)}), generateKeyPair())
     try { await l.ready(); console.log('opened') } catch (e) { console.log(e.code) }`
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: process.cwd(), encoding: 'utf8' })
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', code],
+    { cwd: process.cwd(), encoding: 'utf8' }
+  )
   t.equal(out.trim(), 'locked')
   t.equal(p.ledger.length, 0)
   await publishCapacity(p)
@@ -82,7 +97,18 @@ test('SIGKILL mid-append: every resolved append survives, the log verifies, appe
   const dir = await tmp(t)
   const kp = generateKeyPair()
   for (const batch of ['1', '50']) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/append-loop.ts', join(dir, batch), toHex(kp.secretKey.subarray(0, 32)), batch], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/fixtures/append-loop.ts',
+        join(dir, batch),
+        toHex(kp.secretKey.subarray(0, 32)),
+        batch
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] }
+    )
     let acked = 0
     let buf = ''
     await new Promise<void>((resolve) => {
@@ -104,8 +130,16 @@ test('SIGKILL mid-append: every resolved append survives, the log verifies, appe
     await ledger.ready()
     t.ok(ledger.length >= acked, `batch ${batch}: ${ledger.length} entries, ${acked} acknowledged`)
     const all = await entries(ledger)
-    t.equal(all.filter((b) => checkSignatures(decodeEntry(b)) !== null).length, 0, 'every entry decodes and verifies')
-    t.same(replay([{ id: kp.publicKey, entries: all }], { now: Date.now() }).violations, [], 'the log replays clean')
+    t.equal(
+      all.filter((b) => checkSignatures(decodeEntry(b)) !== null).length,
+      0,
+      'every entry decodes and verifies'
+    )
+    t.same(
+      replay([{ id: kp.publicKey, entries: all }], { now: Date.now() }).violations,
+      [],
+      'the log replays clean'
+    )
     await ledger.appendOwn(build.capacity(kp.publicKey, 1, {}, Date.now()))
     t.equal(ledger.length, all.length + 1, 'appending goes on')
     await ledger.close()
@@ -152,14 +186,21 @@ test('a full disk during append leaves no partial record and a readable log', as
   await ledger.ready()
   t.ok(ledger.length >= acked, 'every acknowledged entry is there')
   const all = await entries(ledger)
-  t.same(replay([{ id: kp.publicKey, entries: all }], { now: Date.now() }).violations, [], 'readable and clean')
+  t.same(
+    replay([{ id: kp.publicKey, entries: all }], { now: Date.now() }).violations,
+    [],
+    'readable and clean'
+  )
   await ledger.appendOwn(build.capacity(kp.publicKey, 1, {}, Date.now()))
   await ledger.close()
   await store.close()
 })
 
 /** A barters with B and follows B's log over a replication stream; B's IOU is good from A's view. */
-async function followingBarter(t: Test, name: string): Promise<{ A: Participant; B: Participant; signed: SignedRecord; bLeg: string }> {
+async function followingBarter(
+  t: Test,
+  name: string
+): Promise<{ A: Participant; B: Participant; signed: SignedRecord; bLeg: string }> {
   const A = await participant(t, 'honest')
   const B = await participant(t, name)
   await publishCapacity(A)
@@ -168,7 +209,7 @@ async function followingBarter(t: Test, name: string): Promise<{ A: Participant;
   connect(t, A, B)
   await A.ledger.follow(B.kp.publicKey)
   const bLeg = toHex(claimId(signed.id, 1))
-  t.ok(A.ledger.claimStatus(bLeg).ok, 'B\'s IOU is good while A has seen one history of B\'s log')
+  t.ok(A.ledger.claimStatus(bLeg).ok, "B's IOU is good while A has seen one history of B's log")
   return { A, B, signed, bLeg }
 }
 
@@ -178,7 +219,10 @@ function signCap(kp: KeyPair, i: number): SignedRecord {
 
 test('quid never truncates its own log; a peer that does is flagged and its claims frozen', async (t) => {
   const { A, B, signed, bLeg } = await followingBarter(t, 'rewriter')
-  t.notOk(Object.getOwnPropertyNames(Ledger.prototype).includes('truncate'), 'Ledger has no truncate')
+  t.notOk(
+    Object.getOwnPropertyNames(Ledger.prototype).includes('truncate'),
+    'Ledger has no truncate'
+  )
 
   // B's raw core is rewritten underneath its ledger: truncate to 1 and append something else.
   const raw = B.ledger.core
@@ -190,7 +234,11 @@ test('quid never truncates its own log; a peer that does is flagged and its clai
   t.ok(fork, 'A flags B')
   t.equal(fork?.culprit, B.key)
   t.ok(fork?.records.includes(toHex(signed.id)), 'the rewritten agreement is kept as evidence')
-  t.equal(A.ledger.claimStatus(bLeg).code, 'frozen', 'claims depending on the rewritten range are frozen')
+  t.equal(
+    A.ledger.claimStatus(bLeg).code,
+    'frozen',
+    'claims depending on the rewritten range are frozen'
+  )
 })
 
 test('two signed histories of one log: the replica sees a conflict, keeps the evidence, freezes the claims', async (t) => {
@@ -198,7 +246,8 @@ test('two signed histories of one log: the replica sees a conflict, keeps the ev
 
   // B's key signs a second, different history in another directory (a copy of B gone rogue).
   const twin = await participant(t, 'twin', { kp: B.kp })
-  for (let i = 0; i < 4; i++) await twin.ledger.appendOwn(build.capacity(B.kp.publicKey, 500 + i, {}, Date.now()))
+  for (let i = 0; i < 4; i++)
+    await twin.ledger.appendOwn(build.capacity(B.kp.publicKey, 500 + i, {}, Date.now()))
   const conflict = new Promise<void>((resolve) => A.ledger.once('fraud', () => resolve()))
   connect(t, A, twin)
   await A.ledger.sync(B.kp.publicKey).catch(() => {})
@@ -208,8 +257,16 @@ test('two signed histories of one log: the replica sees a conflict, keeps the ev
   t.equal(fork?.culprit, B.key)
   t.ok(fork?.records.includes(toHex(signed.id)), 'the agreement A saw is kept as evidence')
   t.ok((fork?.heads ?? []).length >= 2, 'both signed heads are kept (the portable proof)')
-  t.not(fork?.heads?.[0]?.signature, fork?.heads?.[1]?.signature, 'two different signatures by one key')
-  t.equal(A.ledger.claimStatus(bLeg).code, 'frozen', 'claims depending on the equivocated range are frozen')
+  t.not(
+    fork?.heads?.[0]?.signature,
+    fork?.heads?.[1]?.signature,
+    'two different signatures by one key'
+  )
+  t.equal(
+    A.ledger.claimStatus(bLeg).code,
+    'frozen',
+    'claims depending on the equivocated range are frozen'
+  )
 })
 
 test('a refused batch appends nothing and leaves the state exactly as it was', async (t) => {
@@ -223,15 +280,24 @@ test('a refused batch appends nothing and leaves the state exactly as it was', a
   await A.ledger.checkpoint()
   await publishCapacity(B, { cpu: 10n ** 9n }) // B's log grows past A's checkpoint
   await A.ledger.sync(B.kp.publicKey)
-  t.ok(A.ledger.claimStatus(claims[1] as string).ok, 'B\'s IOU is settled from A\'s view')
+  t.ok(A.ledger.claimStatus(claims[1] as string).ok, "B's IOU is settled from A's view")
   const length = A.ledger.length
   const state = encodeSnapshot(A.ledger.state)
-  const fits = signRecord(build.issue({ issuer: A.kp.publicKey, holder: B.kp.publicKey, amounts: { cpu: 30n } }), [A.kp, B.kp])
-  const tooMuch = signRecord(build.issue({ issuer: A.kp.publicKey, holder: B.kp.publicKey, amounts: { cpu: 20n } }), [A.kp, B.kp])
-  await t.rejects(A.ledger.append([fits, tooMuch]), { code: 'over-capacity', message: /cpu: owes 90 and would owe 110, capacity 100/ })
+  const fits = signRecord(
+    build.issue({ issuer: A.kp.publicKey, holder: B.kp.publicKey, amounts: { cpu: 30n } }),
+    [A.kp, B.kp]
+  )
+  const tooMuch = signRecord(
+    build.issue({ issuer: A.kp.publicKey, holder: B.kp.publicKey, amounts: { cpu: 20n } }),
+    [A.kp, B.kp]
+  )
+  await t.rejects(A.ledger.append([fits, tooMuch]), {
+    code: 'over-capacity',
+    message: /cpu: owes 90 and would owe 110, capacity 100/
+  })
   t.equal(A.ledger.length, length, 'neither record is in the log')
   t.same(encodeSnapshot(A.ledger.state), state, 'the state is unchanged, followed logs included')
-  t.ok(A.ledger.claimStatus(claims[1] as string).ok, 'B\'s IOU is still settled')
+  t.ok(A.ledger.claimStatus(claims[1] as string).ok, "B's IOU is still settled")
   await A.ledger.append(fits)
   t.equal(A.ledger.length, length + 1, 'the record that fits alone goes in')
 })

@@ -2,7 +2,13 @@ import { test } from 'tap'
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tmp } from '../helpers.js'
-import { generateKeyPair, readKeyFile, writeKeyFile, formatId, parseId } from '../../src/ledger/identity.js'
+import {
+  generateKeyPair,
+  readKeyFile,
+  writeKeyFile,
+  formatId,
+  parseId
+} from '../../src/ledger/identity.js'
 
 test('a key file is written 0600 and read back', async (t) => {
   const dir = await tmp(t)
@@ -35,9 +41,19 @@ test('corrupt or mismatched key files are refused with a clear code', async (t) 
   await t.rejects(readKeyFile(path), { code: 'key-file-invalid' })
   const a = generateKeyPair()
   const b = generateKeyPair()
-  await writeFile(path, JSON.stringify({ version: 1, publicKey: Buffer.from(b.publicKey).toString('hex'), seed: Buffer.from(a.secretKey.subarray(0, 32)).toString('hex') }), { mode: 0o600 })
+  await writeFile(
+    path,
+    JSON.stringify({
+      version: 1,
+      publicKey: Buffer.from(b.publicKey).toString('hex'),
+      seed: Buffer.from(a.secretKey.subarray(0, 32)).toString('hex')
+    }),
+    { mode: 0o600 }
+  )
   await t.rejects(readKeyFile(path), { code: 'key-file-invalid' })
-  await writeFile(path, JSON.stringify({ version: 1, publicKey: 'ab', seed: 'cd' }), { mode: 0o600 })
+  await writeFile(path, JSON.stringify({ version: 1, publicKey: 'ab', seed: 'cd' }), {
+    mode: 0o600
+  })
   await t.rejects(readKeyFile(path), { code: 'key-file-invalid', message: /64 lowercase hex/ })
 })
 
