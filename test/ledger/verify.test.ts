@@ -123,6 +123,11 @@ function judge(
 test('three fast engines are available here besides noble', async (t) => {
   t.ok(engines.node, 'node:crypto')
   t.ok(engines.sodium, 'sodium-native (Hypercore depends on it)')
+  if (process.env.QUID_SKIP_NATIVE === '1') {
+    t.equal(engines.tables, null, 'the native addon is skipped on request')
+    t.equal(currentEngine(), 'sodium', 'libsodium is then the default')
+    return
+  }
   t.ok(engines.tables, "quid's native addon (built by postinstall)")
   t.equal(currentEngine(), 'tables', 'the fastest one is the default')
 })
