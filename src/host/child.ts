@@ -5,7 +5,7 @@
  */
 import { GuestRuntime, makeSpare, type Spare } from './runtime.js'
 import { bare, calibrate } from './calibrate.js'
-import type { CallResult, ChildMessage, Event, Request } from './protocol.js'
+import type { CallResult, ChildMessage, Event, Reply, Request } from './protocol.js'
 
 const guests = new Map<string, GuestRuntime>()
 
@@ -27,43 +27,83 @@ function refill(limit: number): void {
   })
 }
 
-function post(m: ChildMessage): void {
+function post(m: ChildMessage | ChildMessage[]): void {
   process.send?.(m)
 }
 
-const emit = (e: Event): void => post(e)
+/**
+ * What a guest does during a call that the host must act on (sends, log lines, timers) travels with
+ * the call's reply in one IPC message rather than one message each: every message wakes the host's
+ * process, and waking a process costs more than a short call itself (docs/VNET.md, "Performance").
+ * The host handles a batch in order, so it sees the events before the reply, as before. Past
+ * BATCH_BYTES of payload a batch goes ahead of the reply, so a call that sends much holds little.
+ */
+const BATCH_BYTES = 256 * 1024
+let batch: ChildMessage[] | null = null
+let batchBytes = 0
+
+const emit = (e: Event): void => {
+  if (!batch) return post(e)
+  batch.push(e)
+  if (e.event === 'send') batchBytes += e.data.byteLength
+  if (batchBytes >= BATCH_BYTES) {
+    post(batch)
+    batch = []
+    batchBytes = 0
+  }
+}
+
+/** Runs guest code, collecting what it emits, and posts that with the reply (or ahead of a throw). */
+async function batched(run: () => Promise<Reply>): Promise<void> {
+  batch = []
+  batchBytes = 0
+  let reply: Reply | undefined
+  try {
+    reply = await run()
+  } finally {
+    const events = batch ?? []
+    batch = null
+    if (reply) post(events.length > 0 ? [...events, reply] : reply)
+    // A throw is answered by handle(), after what the guest did before it.
+    else if (events.length > 0) post(events)
+  }
+}
 
 async function handle(req: Request): Promise<void> {
   try {
     switch (req.op) {
-      case 'create': {
-        const old = guests.get(req.guest.id)
-        old?.dispose()
-        const g = new GuestRuntime(req.guest, emit, takeSpare(req.guest.memoryLimitMb))
-        guests.set(req.guest.id, g)
-        const result = await g.load(req.budget)
-        finish(req.guest.id, result)
-        let started: CallResult | undefined
-        if (req.start && !result.ended) {
-          const left = {
-            ...req.budget,
-            cpuNs: req.budget.cpuNs - result.cpuNs,
-            net: req.budget.net - result.netOut
+      case 'create':
+        return await batched(async () => {
+          const old = guests.get(req.guest.id)
+          old?.dispose()
+          const g = new GuestRuntime(req.guest, emit, takeSpare(req.guest.memoryLimitMb))
+          guests.set(req.guest.id, g)
+          const result = await g.load(req.budget)
+          finish(req.guest.id, result)
+          let started: CallResult | undefined
+          if (req.start && !result.ended) {
+            const left = {
+              ...req.budget,
+              cpuNs: req.budget.cpuNs - result.cpuNs,
+              net: req.budget.net - result.netOut
+            }
+            started = await g.call('start', undefined, undefined, left)
+            finish(req.guest.id, started)
           }
-          started = await g.call('start', undefined, undefined, left)
-          finish(req.guest.id, started)
-        }
-        post(started ? { re: req.id, ok: true, result, started } : { re: req.id, ok: true, result })
-        refill(req.guest.memoryLimitMb)
-        return
-      }
+          refill(req.guest.memoryLimitMb)
+          return started
+            ? { re: req.id, ok: true, result, started }
+            : { re: req.id, ok: true, result }
+        })
       case 'call': {
         const g = guests.get(req.guest)
         if (!g || g.disposed)
           return post({ re: req.id, ok: false, error: 'no such guest in this sandbox' })
-        const result = await g.call(req.kind, req.data, req.from, req.budget)
-        finish(req.guest, result)
-        return post({ re: req.id, ok: true, result })
+        return await batched(async () => {
+          const result = await g.call(req.kind, req.data, req.from, req.budget)
+          finish(req.guest, result)
+          return { re: req.id, ok: true, result }
+        })
       }
       case 'dispose': {
         guests.get(req.guest)?.dispose()

@@ -87,4 +87,8 @@ export type Event =
   | { event: 'timer'; guest: string; ms: number; note: string }
   | { event: 'ready' }
 
+/**
+ * What the child posts: one message, or a batch (an array) holding the events of a guest call
+ * followed by its reply, handled in order (child.ts).
+ */
 export type ChildMessage = Reply | Event

@@ -77,14 +77,19 @@ export class Sandbox extends EventEmitter {
         reject(new SandboxCrashed(null, 0n, signal ?? `exit ${code}`))
       )
     })
-    child.on('message', (m: ChildMessage) => this.onMessage(m))
+    child.on('message', (m: ChildMessage | ChildMessage[]) => this.onMessage(m))
     // A send to a process that has just died reports here; its exit is handled by onExit.
     child.on('error', () => {})
     child.on('exit', (code, signal) => this.onExit(signal ?? `exit ${code}`))
     await ready
   }
 
-  private onMessage(m: ChildMessage): void {
+  private onMessage(m: ChildMessage | ChildMessage[]): void {
+    if (Array.isArray(m)) {
+      // A call's events and its reply, in the order the child emitted them (child.ts).
+      for (const one of m) this.onMessage(one)
+      return
+    }
     if ('event' in m) {
       if (m.event !== 'ready') this.emit('event', m as Event)
       return

@@ -12,7 +12,6 @@
  * another agent's name.
  */
 import { EventEmitter } from 'node:events'
-import { randomBytes } from 'node:crypto'
 import { equal, toHex } from '../ledger/bytes.js'
 import { QuidError, ErrorCodes } from '../ledger/errors.js'
 import { addressKey, type Address } from './address.js'
@@ -20,7 +19,7 @@ import {
   decodePacket,
   encodePacket,
   MAX_PAYLOAD,
-  PACKET_ID_BYTES,
+  newPacketId,
   type Packet,
   type UnreachableReason
 } from './packet.js'
@@ -110,7 +109,7 @@ export class Router extends EventEmitter {
         `a payload of ${payload.byteLength} bytes is over the ${MAX_PAYLOAD}-byte limit`
       )
     }
-    const id = new Uint8Array(randomBytes(PACKET_ID_BYTES))
+    const id = newPacketId()
     if (equal(to.agent, this.self)) {
       const status = this.local(to, payload, from, id)
       if (status !== 'delivered') this.tell(from, to, status, id)
