@@ -233,9 +233,12 @@ export class GuestRuntime {
     const state = this.current
     this.current = null
     const wallNs = process.hrtime.bigint() - t0
-    let cpuNs = procNs()
+    // The process's CPU time is the charge only when the isolate is gone (its own clock with it);
+    // reading it costs as much as the rest of the bookkeeping, so it is read only then.
+    let cpuNs = 0n
     let memory = 0
-    if (!this.isolate.isDisposed) {
+    if (this.isolate.isDisposed) cpuNs = procNs()
+    else {
       // While an isolate runs, cpuTime adds the wall time of the running slice (another thread's
       // CPU clock cannot be read); once it stops, that slice counts its thread CPU time instead,
       // so a reading taken mid-run can exceed a later one. Never charge less than nothing.
