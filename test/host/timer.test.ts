@@ -50,7 +50,7 @@ t.test('guest timers', async (t) => {
         'refused long note',
         'timer second',
         'timer first',
-      // Both have fired (a timer stops counting when its call starts): 64 fit under the cap.
+        // Both have fired (a timer stops counting when its call starts): 64 fit under the cap.
         'pending 64'
       ])
     }
