@@ -28,6 +28,7 @@ import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { sodium } from './sodium.js'
 import { native } from './native.js'
+import { remember } from './remember.js'
 
 ed.hashes.sha512 = sha512
 
@@ -63,16 +64,10 @@ const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const KEY_CACHE_MAX = 4096
 const nodeKeys = new Map<string, KeyObject | null>()
 
-/** What `make` gives for a key, made once; the oldest key goes first when `max` are held. */
+/** `remember` keyed by a public key's bytes. */
 function perKey<T>(cache: Map<string, T>, max: number, pub: Uint8Array, make: () => T): T {
   const k = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength).toString('latin1')
-  let v = cache.get(k)
-  if (v === undefined) {
-    v = make()
-    if (cache.size >= max) cache.delete(cache.keys().next().value as string)
-    cache.set(k, v)
-  }
-  return v
+  return remember(cache, max, k, make)
 }
 
 function nodeKey(pub: Uint8Array): KeyObject | null {

@@ -10,6 +10,7 @@ import z32 from 'z32'
 import { QuidError, ErrorCodes } from '../ledger/errors.js'
 import { equal, toHex } from '../ledger/bytes.js'
 import { parseId } from '../ledger/identity.js'
+import { remember } from '../ledger/remember.js'
 
 export interface Address {
   /** The participant whose agent holds the address. */
@@ -38,12 +39,8 @@ const PARSED_MAX = 4096
 const parsed = new Map<string, Address>()
 
 export function parseAddress(text: string): Address {
-  const known = parsed.get(text)
-  if (known) return { agent: known.agent.slice(), guest: known.guest?.slice() ?? null }
-  const a = parseFresh(text)
-  if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value as string)
-  parsed.set(text, { agent: a.agent.slice(), guest: a.guest?.slice() ?? null })
-  return a
+  const a = remember(parsed, PARSED_MAX, text, () => parseFresh(text))
+  return { agent: a.agent.slice(), guest: a.guest?.slice() ?? null }
 }
 
 function parseFresh(text: string): Address {
