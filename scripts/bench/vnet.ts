@@ -12,6 +12,9 @@
  *   measured in the same run; rttRatio = rttP50Ms / rawRttP50Ms (goal <= 2).
  * - agentRttP50Ms, agentRttRatio: the same two agents with no guest (client to client), to tell
  *   the network layer's cost from the guests' (three sandbox calls per round trip).
+ * - ipcRttP50Ms, isolateCallP50Ms, floorRttRatio, inProcessFloorRatio: what a guest call costs at
+ *   the least (./floor.ts), and the rttRatio that the raw echo plus three such calls would give
+ *   with guests in sandbox processes, as issue 4 requires, and in the agent's own process.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -25,6 +28,7 @@ import { startTestnet, type Testnet } from '../../src/exchange/testnet.js'
 import { formatAddress, parseAddress } from '../../src/vnet/address.js'
 import type { CallContext, JsonObject } from '../../src/agent/control.js'
 import type { Figure, Suite, SuiteContext } from './suite.js'
+import { ipcRtt, isolateCall } from './floor.js'
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
 const BIG = { cpu: 10n ** 15n, disk: 10n ** 12n, net: 10n ** 12n }
@@ -202,6 +206,9 @@ export const vnetSuite: Suite = {
     try {
       ctx2.progress('vnet: raw echo')
       const raw = (await rawRtt(net, rounds)).sort((x, y) => x - y)
+      ctx2.progress('vnet: bare IPC round trips and isolate calls')
+      const ipcP50 = percentile(await ipcRtt(rounds), 50)
+      const callP50 = percentile(await isolateCall(rounds), 50)
       const { rtts, perSec, agentRtts } = await guestRtt(net, root, ctx2, rounds, 32)
       rtts.sort((x, y) => x - y)
       agentRtts.sort((x, y) => x - y)
@@ -240,6 +247,30 @@ export const vnetSuite: Suite = {
           value: agentP50 / rawP50,
           unit: 'ratio',
           note: 'agentRttP50Ms / rawRttP50Ms: the network layer alone'
+        },
+        {
+          name: 'ipcRttP50Ms',
+          value: ipcP50,
+          unit: 'ms',
+          note: 'a call-sized message to a bare child process and back (Node IPC)'
+        },
+        {
+          name: 'isolateCallP50Ms',
+          value: callP50,
+          unit: 'ms',
+          note: 'one echo handler call in an isolate of this process'
+        },
+        {
+          name: 'floorRttRatio',
+          value: 1 + (3 * (ipcP50 + callP50)) / rawP50,
+          unit: 'ratio',
+          note: 'least rttRatio with 3 calls in sandbox processes: (raw + 3 (ipc + call)) / raw'
+        },
+        {
+          name: 'inProcessFloorRatio',
+          value: 1 + (3 * callP50) / rawP50,
+          unit: 'ratio',
+          note: "the same with guests in the agent's process, which issue 4 forbids"
         }
       ]
       return figures
