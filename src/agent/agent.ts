@@ -24,7 +24,6 @@ import { Host, type HostOptions } from '../host/host.js'
 import { Router, type Endpoint } from '../vnet/router.js'
 import { Inbox } from '../vnet/inbox.js'
 import {
-  addressKey,
   clientAddress,
   formatAddress,
   guestAddress,
@@ -97,6 +96,8 @@ export class Agent extends ReadyResource {
   deployments: Deployment[] = []
   private readonly opts: AgentOptions
   private readonly guestPending = new Map<string, number>()
+  /** Endpoints of the guests this agent hosts, by guest id (hex), made when first routed to. */
+  private readonly guestEndpoints = new Map<string, Endpoint>()
 
   constructor(opts: AgentOptions) {
     super()
@@ -206,9 +207,10 @@ export class Agent extends ReadyResource {
         }
       }
     })
-    host.on('evict', (ev: { guest: string }) =>
+    host.on('evict', (ev: { guest: string }) => {
+      this.guestEndpoints.delete(ev.guest)
       this.router.markGone(guestAddress(this.id, Buffer.from(ev.guest, 'hex')))
-    )
+    })
     host.on('error', () => {})
     await host.ready()
     this.host = host
@@ -231,26 +233,31 @@ export class Agent extends ReadyResource {
     this.deploys.setHandler(handler)
   }
 
-  /** A hosted guest as a virtual-network endpoint: deliveries go through the host, which bills them. */
+  /**
+   * A hosted guest as a virtual-network endpoint: deliveries go through the host, which bills them.
+   * The router asks for it on every packet to or from the guest, so it is made once per guest and
+   * kept until the guest is evicted.
+   */
   private guestEndpoint(a: Address): Endpoint | null {
     const host = this.host
     if (!host || !a.guest || !equal(a.agent, this.id)) return null
     const id = toHex(a.guest)
-    if (!host.guest(id)) return null
+    const known = this.guestEndpoints.get(id)
+    if (known) return known
+    if (!host.has(id)) return null
     const max = this.opts.guestQueue ?? 64
-    const key = addressKey(a)
-    return {
+    const ep: Endpoint = {
       deliver: (payload, from) => {
-        const n = this.guestPending.get(key) ?? 0
+        const n = this.guestPending.get(id) ?? 0
         if (n >= max) return false
-        this.guestPending.set(key, n + 1)
+        this.guestPending.set(id, n + 1)
         void host
           .deliverTo(id, formatAddress(from), payload)
           .catch(() => false)
           .finally(() => {
-            const left = (this.guestPending.get(key) ?? 1) - 1
-            if (left <= 0) this.guestPending.delete(key)
-            else this.guestPending.set(key, left)
+            const left = (this.guestPending.get(id) ?? 1) - 1
+            if (left <= 0) this.guestPending.delete(id)
+            else this.guestPending.set(id, left)
           })
         return true
       },
@@ -258,6 +265,8 @@ export class Agent extends ReadyResource {
         void host.notify(id, formatAddress(to), reason).catch(() => false)
       }
     }
+    this.guestEndpoints.set(id, ep)
+    return ep
   }
 
   /** Participants whose logs prove a claim's path: every issuer and holder above it but us. */

@@ -161,6 +161,11 @@ export class Host extends ReadyResource {
     return [...this.guests.values()].map((g) => this.info(g))
   }
 
+  /** Whether a guest runs here, by id or address (without building its record, as guest() does). */
+  has(idOrAddress: string): boolean {
+    return this.guests.has(idOrAddress) || this.byAddress.has(idOrAddress)
+  }
+
   /** A running guest, by id or address. */
   guest(idOrAddress: string): GuestInfo | undefined {
     const g = this.guests.get(idOrAddress) ?? this.byAddress.get(idOrAddress)

@@ -27,7 +27,16 @@ export function guestAddress(host: Uint8Array, guest: Uint8Array): Address {
   return { agent: host, guest }
 }
 
+// Spelling an address encodes one or two ids in z-base-32 (about 1.6 µs); a host spells the sender
+// of every packet it delivers to a guest, mostly the same few senders, so recent ones are kept.
+const FORMATTED_MAX = 4096
+const formatted = new Map<string, string>()
+
 export function formatAddress(a: Address): string {
+  return remember(formatted, FORMATTED_MAX, addressKey(a), () => formatFresh(a))
+}
+
+function formatFresh(a: Address): string {
   const agent = z32.encode(a.agent)
   return a.guest ? `${z32.encode(a.guest)}@${agent}` : agent
 }
