@@ -10,8 +10,9 @@
  * docs/HOST.md (a resizable ArrayBuffer shrunk under a view, then copied out).
  *
  * `$1` is the guest's address, `$2` its owner's id. It returns the dispatch function the
- * sandbox calls (as a Reference the guest never sees) with `(kind, latin1Data, from)`; it returns
- * '' or a short description of what the handler threw.
+ * sandbox calls (as a Reference the guest never sees) with `(kind, latin1Data, from, seq)`; it
+ * returns '' or a short description of what a handler threw, or undefined when a handler returned a
+ * promise, in which case the outcome comes later as `$0('done', seq, outcome)`.
  */
 import { HOST_DEFAULTS } from './constants.js'
 
@@ -191,18 +192,45 @@ const quid = freeze(create(null, {
 }))
 defineProperty(globalThis, 'quid', { value: quid, writable: false, enumerable: false, configurable: false })
 
-async function dispatch(kind, data, from) {
+function failure(err) {
+  return apply(strSlice, describe(err), [0, 300]) || 'error'
+}
+
+// Runs the handlers for one event. When there is one handler and it returns no promise (the usual
+// case), the call is over when it returns, and dispatch returns its outcome: '' or what it threw.
+// Otherwise it returns undefined, and the outcome goes to the host as call('done', seq, outcome)
+// once every handler has settled, each awaited in turn (the microtasks that get there run before
+// the sandbox's call returns). seq is the call's number, so that an outcome is never taken for
+// another call's.
+function dispatch(kind, data, from, seq) {
   const list = handlers[kind]
+  if (list.length === 0) return ''
   // For 'unreachable', from is the address that could not be reached and data the reason (ASCII).
   const args = kind === 'message' ? [bytes(data), from] : kind === 'timer' ? [from] : kind === 'unreachable' ? [from, data] : []
-  for (let i = 0; i < list.length; i++) {
-    try {
-      await apply(list[i], undefined, args)
-    } catch (err) {
-      return apply(strSlice, describe(err), [0, 300]) || 'error'
-    }
+  let r
+  try {
+    r = apply(list[0], undefined, args)
+  } catch (err) {
+    return failure(err)
   }
-  return ''
+  if (list.length === 1 && (typeof r !== 'object' || r === null) && typeof r !== 'function') return ''
+  settle(seq, list, args, r)
+  return undefined
+}
+
+async function settle(seq, list, args, first) {
+  let outcome = ''
+  try {
+    await first
+    for (let i = 1; i < list.length; i++) await apply(list[i], undefined, args)
+  } catch (err) {
+    outcome = failure(err)
+  }
+  try {
+    call('done', seq, outcome)
+  } catch {
+    // The call is over (the guest was ended): nobody waits for this outcome.
+  }
 }
 return dispatch
 `

@@ -79,6 +79,12 @@ interface CallState {
   netOut: number
   sends: number
   logs: number
+  /** The call's number; the bootstrap reports a promise's outcome with it. */
+  seq: number
+  /** What the handlers' promises settled to ('' or what was thrown), once reported. */
+  outcome?: string
+  /** Wakes a call waiting for that outcome (it came, or the guest was ended). */
+  wake?: () => void
 }
 
 /**
@@ -112,6 +118,7 @@ export class GuestRuntime {
   private readonly store: GuestStore
   private readonly emit: (e: Event) => void
   private current: CallState | null = null
+  private calls = 0
   /** Why the sandbox ended this guest; set before its isolate is disposed. */
   private ending: EvictReason | null = null
   private detail = ''
@@ -139,7 +146,7 @@ export class GuestRuntime {
   async load(budget: Budget): Promise<CallResult> {
     // The context first: while V8 is still making it, cpuTime reads wall time (see metered()).
     const context = await this.prepared
-    return this.metered(budget, async () => {
+    return this.metered(budget, false, async () => {
       this.context = context
       const host = new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown) =>
         this.hostCall(op, a, b, c)
@@ -181,20 +188,41 @@ export class GuestRuntime {
     budget: Budget
   ): Promise<CallResult> {
     if (kind === 'timer' && this.timers > 0) this.timers--
-    return this.metered(budget, async () => {
+    const sync = syncable(budget)
+    return this.metered(budget, sync, async (st, watch) => {
       const dispatch = this.dispatch
       if (!dispatch) throw new End('crashed')
-      const args = [kind, data ? latin1(data) : '', from ?? '']
-      const opts = { timeout: budget.wallMs, result: { promise: true, copy: true } } as const
-      const out = await (syncable(budget)
+      const args = [kind, data ? latin1(data) : '', from ?? '', st.seq]
+      const opts = { timeout: budget.wallMs, result: { copy: true } } as const
+      const out = sync
         ? dispatch.applySync(undefined, args, opts)
-        : dispatch.apply(undefined, args, opts))
-      return typeof out === 'string' ? out : ''
+        : await dispatch.apply(undefined, args, opts)
+      if (typeof out === 'string') return out
+      // A handler returned a promise. Its outcome is reported through hostCall('done'), in the
+      // microtasks that ran before the call returned unless the guest awaits something that
+      // cannot settle while none of its code runs: then the timer ends it at the wall-clock cap.
+      if (st.outcome === undefined && !this.ending) {
+        watch()
+        await new Promise<void>((resolve) => (st.wake = resolve))
+      }
+      if (this.ending) throw new End(this.ending)
+      return st.outcome ?? ''
     })
   }
 
-  private async metered(budget: Budget, run: () => Promise<string>): Promise<CallResult> {
-    this.current = { budget, netOut: 0, sends: 0, logs: 0 }
+  /**
+   * Runs a call and measures it. The timer that enforces the CPU budget and the wall-clock cap is
+   * set at the start, or, with `deferWatch` (a call on the main thread, see `syncable`), only when
+   * `run` asks for it by calling `watch`: until then the main thread is busy with the guest and
+   * the timer could not fire anyway.
+   */
+  private async metered(
+    budget: Budget,
+    deferWatch: boolean,
+    run: (st: CallState, watch: () => void) => Promise<string>
+  ): Promise<CallResult> {
+    const st: CallState = { budget, netOut: 0, sends: 0, logs: 0, seq: ++this.calls }
+    this.current = st
     const cpu0 = this.isolate.cpuTime
     const proc0 = process.cpuUsage()
     const t0 = process.hrtime.bigint()
@@ -203,19 +231,25 @@ export class GuestRuntime {
       return BigInt(u.user + u.system) * 1000n
     }
     let timer: NodeJS.Timeout | null = null
-    const watch = (): void => {
+    const check = (): void => {
       const used = procNs()
       const wall = Number(process.hrtime.bigint() - t0) / 1e6
       if (used >= budget.cpuNs) return this.end('cpu-exhausted')
       if (wall >= budget.wallMs)
         return this.end('misbehaved', `a call ran longer than ${budget.wallMs} ms`)
       const leftMs = Number(budget.cpuNs - used) / 1e6
-      timer = setTimeout(watch, Math.max(1, Math.min(budget.sliceMs, leftMs, budget.wallMs - wall)))
+      timer = setTimeout(check, Math.max(1, Math.min(budget.sliceMs, leftMs, budget.wallMs - wall)))
     }
-    timer = setTimeout(watch, Math.max(1, Math.min(budget.sliceMs, Number(budget.cpuNs) / 1e6)))
+    const watch = (): void => {
+      if (timer || this.ending) return
+      const wall = Number(process.hrtime.bigint() - t0) / 1e6
+      const leftMs = Math.min(Number(budget.cpuNs) / 1e6, budget.wallMs - wall)
+      timer = setTimeout(check, Math.max(1, Math.min(budget.sliceMs, leftMs)))
+    }
+    if (!deferWatch) watch()
     let error: string | undefined
     try {
-      const out = await run()
+      const out = await run(st, watch)
       if (out) error = out
     } catch (err) {
       if (err instanceof End) this.end(err.reason)
@@ -230,7 +264,7 @@ export class GuestRuntime {
     } finally {
       if (timer) clearTimeout(timer)
     }
-    const state = this.current
+    const state = st
     this.current = null
     const wallNs = process.hrtime.bigint() - t0
     // The process's CPU time is the charge only when the isolate is gone (its own clock with it);
@@ -267,10 +301,13 @@ export class GuestRuntime {
 
   /** Ends the guest: remembers why, and disposes its isolate (stopping any running code now). */
   private end(reason: EvictReason, detail = ''): void {
-    if (this.ending) return
-    this.ending = reason
-    if (detail) this.detail = detail
-    this.dispose()
+    if (!this.ending) {
+      this.ending = reason
+      if (detail) this.detail = detail
+      this.dispose()
+    }
+    // A call waiting for its handlers' promises waits no more: they can never settle now.
+    this.current?.wake?.()
   }
 
   /** Ends the guest once the callback has returned into the isolate (dispose from inside a callback is unsafe). */
@@ -294,6 +331,13 @@ export class GuestRuntime {
     const value = (kind: unknown, v: unknown): Uint8Array =>
       kind === 's' ? new Uint8Array(Buffer.from(str(v), 'utf8')) : fromLatin1(str(v))
     switch (op) {
+      case 'done':
+        // The bootstrap's report of the handlers' outcome (bootstrap.ts, `settle`).
+        if (a === st.seq && st.outcome === undefined) {
+          st.outcome = str(b)
+          st.wake?.()
+        }
+        return undefined
       case 'send': {
         const to = str(a)
         if (to.length > 128) throw new RangeError('an address is at most 128 characters')
