@@ -5,7 +5,8 @@
  */
 import { GuestRuntime, makeSpare, type Spare } from './runtime.js'
 import { bare, calibrate } from './calibrate.js'
-import type { CallResult, ChildMessage, Event, Reply, Request } from './protocol.js'
+import { decodeCall, encodeCallReply, isPacked } from './protocol.js'
+import type { CallIn, CallResult, ChildMessage, Event, Reply, Request } from './protocol.js'
 
 const guests = new Map<string, GuestRuntime>()
 
@@ -27,7 +28,7 @@ function refill(limit: number): void {
   })
 }
 
-function post(m: ChildMessage | ChildMessage[]): void {
+function post(m: ChildMessage | ChildMessage[] | string): void {
   process.send?.(m)
 }
 
@@ -53,17 +54,23 @@ const emit = (e: Event): void => {
   }
 }
 
-/** Runs guest code, collecting what it emits, and posts that with the reply (or ahead of a throw). */
-async function batched(run: () => Promise<Reply>): Promise<void> {
+/**
+ * Runs guest code, collecting what it emits, and posts that with the reply (or ahead of a throw);
+ * `pack` turns the two into one message of the call's text form (protocol.ts).
+ */
+async function batched<R extends Reply>(
+  run: () => Promise<R>,
+  pack?: (events: Event[], reply: R) => string
+): Promise<void> {
   batch = []
   batchBytes = 0
-  let reply: Reply | undefined
+  let reply: R | undefined
   try {
     reply = await run()
   } finally {
-    const events = batch ?? []
+    const events = (batch ?? []) as Event[]
     batch = null
-    if (reply) post(events.length > 0 ? [...events, reply] : reply)
+    if (reply) post(pack ? pack(events, reply) : events.length > 0 ? [...events, reply] : reply)
     // A throw is answered by handle(), after what the guest did before it.
     else if (events.length > 0) post(events)
   }
@@ -87,7 +94,7 @@ async function handle(req: Request): Promise<void> {
               cpuNs: req.budget.cpuNs - result.cpuNs,
               net: req.budget.net - result.netOut
             }
-            started = await g.call('start', undefined, undefined, left)
+            started = await g.call('start', '', '', left)
             finish(req.guest.id, started)
           }
           refill(req.guest.memoryLimitMb)
@@ -95,16 +102,9 @@ async function handle(req: Request): Promise<void> {
             ? { re: req.id, ok: true, result, started }
             : { re: req.id, ok: true, result }
         })
-      case 'call': {
-        const g = guests.get(req.guest)
-        if (!g || g.disposed)
-          return post({ re: req.id, ok: false, error: 'no such guest in this sandbox' })
-        return await batched(async () => {
-          const result = await g.call(req.kind, req.data, req.from, req.budget)
-          finish(req.guest, result)
-          return { re: req.id, ok: true, result }
-        })
-      }
+      case 'call':
+        // Calls arrive in their text form (see call() below); an object would be a bug.
+        throw new Error('a call must come packed')
       case 'dispose': {
         guests.get(req.guest)?.dispose()
         guests.delete(req.guest)
@@ -128,12 +128,31 @@ async function handle(req: Request): Promise<void> {
   }
 }
 
+async function call(req: CallIn): Promise<void> {
+  try {
+    const g = guests.get(req.guest)
+    if (!g || g.disposed)
+      return post({ re: req.id, ok: false, error: 'no such guest in this sandbox' })
+    return await batched(
+      async () => {
+        const result = await g.call(req.kind, req.data, req.from, req.budget)
+        finish(req.guest, result)
+        return { re: req.id, ok: true as const, result }
+      },
+      (events, reply) => encodeCallReply(req.guest, events, reply.re, reply.result)
+    )
+  } catch (err) {
+    post({ re: req.id, ok: false, error: (err as Error).message })
+  }
+}
+
 function finish(id: string, result: CallResult): void {
   if (result.ended) guests.delete(id)
 }
 
 process.on('message', (m) => {
-  void handle(m as Request)
+  if (isPacked(m)) void call(decodeCall(m))
+  else void handle(m as Request)
 })
 // The host is gone (its IPC channel closed): nothing here may outlive it.
 process.on('disconnect', () => process.exit(0))

@@ -17,7 +17,8 @@ import { randomBytes } from 'node:crypto'
 import { BOOTSTRAP } from './bootstrap.js'
 import { GuestStore, StoreError, type Stored } from './store.js'
 import * as gcrypto from './crypto.js'
-import type { Budget, CallResult, Event, GuestSpec } from './protocol.js'
+import { fromLatin1, latin1 } from './protocol.js'
+import type { Budget, CallKind, CallResult, Event, GuestSpec } from './protocol.js'
 import type { EvictReason } from '../ledger/records.js'
 import { parseAddress } from '../vnet/address.js'
 
@@ -30,9 +31,6 @@ function isAddress(to: string): boolean {
   }
 }
 
-const latin1 = (b: Uint8Array): string =>
-  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1')
-const fromLatin1 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'))
 const tagged = (b: Uint8Array): string => 'b' + latin1(b)
 
 /** An isolate with a fresh context, made before a guest needs it. */
@@ -181,18 +179,14 @@ export class GuestRuntime {
     })
   }
 
-  call(
-    kind: 'start' | 'message' | 'stop' | 'timer' | 'unreachable',
-    data: Uint8Array | undefined,
-    from: string | undefined,
-    budget: Budget
-  ): Promise<CallResult> {
+  /** Calls the guest's handlers for `kind`; `data` is the payload as latin1 text ('' for none). */
+  call(kind: CallKind, data: string, from: string, budget: Budget): Promise<CallResult> {
     if (kind === 'timer' && this.timers > 0) this.timers--
     const sync = syncable(budget)
     return this.metered(budget, sync, async (st, watch) => {
       const dispatch = this.dispatch
       if (!dispatch) throw new End('crashed')
-      const args = [kind, data ? latin1(data) : '', from ?? '', st.seq]
+      const args = [kind, data, from, st.seq]
       const opts = { timeout: budget.wallMs, result: { copy: true } } as const
       const out = sync
         ? dispatch.applySync(undefined, args, opts)

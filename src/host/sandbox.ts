@@ -9,6 +9,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { dirname, extname, join } from 'node:path'
+import { decodeCallReply, encodeCall, isPacked } from './protocol.js'
 import type { ChildMessage, Event, Reply, Request } from './protocol.js'
 
 type Body<R> = R extends unknown ? Omit<R, 'id'> : never
@@ -77,7 +78,9 @@ export class Sandbox extends EventEmitter {
         reject(new SandboxCrashed(null, 0n, signal ?? `exit ${code}`))
       )
     })
-    child.on('message', (m: ChildMessage | ChildMessage[]) => this.onMessage(m))
+    child.on('message', (m: ChildMessage | ChildMessage[] | string) =>
+      this.onMessage(isPacked(m) ? decodeCallReply(m) : m)
+    )
     // A send to a process that has just died reports here; its exit is handled by onExit.
     child.on('error', () => {})
     child.on('exit', (code, signal) => this.onExit(signal ?? `exit ${code}`))
@@ -119,7 +122,7 @@ export class Sandbox extends EventEmitter {
     const req = { ...body, id } as Request
     return new Promise<OkReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.child?.send(req)
+      this.child?.send(req.op === 'call' ? encodeCall(req) : req)
     })
   }
 
