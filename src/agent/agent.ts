@@ -28,6 +28,7 @@ import {
   formatAddress,
   guestAddress,
   parseAddress,
+  sameBytes,
   type Address
 } from '../vnet/address.js'
 import { ControlServer } from './control.js'
@@ -240,7 +241,7 @@ export class Agent extends ReadyResource {
    */
   private guestEndpoint(a: Address): Endpoint | null {
     const host = this.host
-    if (!host || !a.guest || !equal(a.agent, this.id)) return null
+    if (!host || !a.guest || !sameBytes(a.agent, this.id)) return null
     const id = toHex(a.guest)
     const known = this.guestEndpoints.get(id)
     if (known) return known
