@@ -243,9 +243,11 @@ export class Agent extends ReadyResource {
     const host = this.host
     if (!host || !a.guest || !sameBytes(a.agent, this.id)) return null
     const id = toHex(a.guest)
+    // Asked every time, not only when the endpoint is made: a guest being evicted leaves the host
+    // before its `evict` event drops the endpoint, and packets for it meanwhile must be refused.
+    if (!host.has(id)) return null
     const known = this.guestEndpoints.get(id)
     if (known) return known
-    if (!host.has(id)) return null
     const max = this.opts.guestQueue ?? 64
     const ep: Endpoint = {
       deliver: (payload, from) => {
