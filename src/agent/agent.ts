@@ -28,7 +28,6 @@ import {
   formatAddress,
   guestAddress,
   parseAddress,
-  sameBytes,
   type Address
 } from '../vnet/address.js'
 import { ControlServer } from './control.js'
@@ -241,7 +240,7 @@ export class Agent extends ReadyResource {
    */
   private guestEndpoint(a: Address): Endpoint | null {
     const host = this.host
-    if (!host || !a.guest || !sameBytes(a.agent, this.id)) return null
+    if (!host || !a.guest || !equal(a.agent, this.id)) return null
     const id = toHex(a.guest)
     // Asked every time, not only when the endpoint is made: a guest being evicted leaves the host
     // before its `evict` event drops the endpoint, and packets for it meanwhile must be refused.

@@ -20,10 +20,13 @@ export function fromHex(text: string, bytes: number, what = 'id'): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'hex'))
 }
 
+/**
+ * Whether two byte strings are the same bytes, whatever their views. Node's native compare takes
+ * about a sixth of the time of a byte loop on 32 bytes, and ids are compared on every hot path
+ * (routing, replay). Not constant-time: nothing secret is compared with it.
+ */
 export function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0
 }
 
 export function compare(a: Uint8Array, b: Uint8Array): number {

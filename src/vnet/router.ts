@@ -12,9 +12,9 @@
  * another agent's name.
  */
 import { EventEmitter } from 'node:events'
-import { toHex } from '../ledger/bytes.js'
+import { equal, toHex } from '../ledger/bytes.js'
 import { QuidError, ErrorCodes } from '../ledger/errors.js'
-import { addressKey, sameBytes, type Address } from './address.js'
+import { addressKey, type Address } from './address.js'
 import {
   decodePacket,
   encodePacket,
@@ -71,7 +71,7 @@ export class Router extends EventEmitter {
 
   /** Makes `address` (which must be this agent's) reachable; returns the detach function. */
   attach(address: Address, endpoint: Endpoint): () => void {
-    if (!sameBytes(address.agent, this.self))
+    if (!equal(address.agent, this.self))
       throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'an agent can only hold its own addresses')
     const key = addressKey(address)
     if (this.endpoints.has(key))
@@ -95,7 +95,7 @@ export class Router extends EventEmitter {
   }
 
   private endpoint(address: Address): Endpoint | null {
-    if (!sameBytes(address.agent, this.self)) return null
+    if (!equal(address.agent, this.self)) return null
     return this.endpoints.get(addressKey(address)) ?? this.resolve(address)
   }
 
@@ -110,7 +110,7 @@ export class Router extends EventEmitter {
       )
     }
     const id = newPacketId()
-    if (sameBytes(to.agent, this.self)) {
+    if (equal(to.agent, this.self)) {
       const status = this.local(to, payload, from, id)
       if (status !== 'delivered') this.tell(from, to, status, id)
       return status === 'delivered' ? { id, status } : { id, status: 'unreachable', reason: status }
@@ -130,12 +130,12 @@ export class Router extends EventEmitter {
    */
   receive(peer: Uint8Array, bytes: Uint8Array): void {
     const p = decodePacket(bytes)
-    if (!sameBytes(p.from.agent, peer))
+    if (!equal(p.from.agent, peer))
       throw new QuidError(
         ErrorCodes.BAD_ARGUMENT,
         'a peer sent a packet from an address that is not its own'
       )
-    if (!sameBytes(p.to.agent, this.self))
+    if (!equal(p.to.agent, this.self))
       throw new QuidError(
         ErrorCodes.BAD_ARGUMENT,
         'a peer sent a packet addressed to another agent'

@@ -1,7 +1,8 @@
 import { test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import z32 from 'z32'
-import { formatAddress, guestAddress, clientAddress, sameBytes } from '../../src/vnet/address.js'
+import { formatAddress, guestAddress, clientAddress } from '../../src/vnet/address.js'
+import { equal } from '../../src/ledger/bytes.js'
 
 const key = (): Uint8Array => new Uint8Array(randomBytes(32))
 const spelled = (agent: Uint8Array, guest: Uint8Array | null): string =>
@@ -31,17 +32,17 @@ test('formatAddress: past the number it remembers, every address is still spelle
   )
 })
 
-test('sameBytes: same bytes only, whatever the view', async (t) => {
+test('equal (ledger/bytes): same bytes only, whatever the view', async (t) => {
   const a = key()
-  t.ok(sameBytes(a, a.slice()), 'a copy')
-  t.ok(sameBytes(a, Buffer.from(a)), 'a Buffer of the same bytes')
+  t.ok(equal(a, a.slice()), 'a copy')
+  t.ok(equal(a, Buffer.from(a)), 'a Buffer of the same bytes')
   const big = new Uint8Array(40)
   big.set(a, 4)
-  t.ok(sameBytes(a, big.subarray(4, 36)), 'a view at an offset')
+  t.ok(equal(a, big.subarray(4, 36)), 'a view at an offset')
   const b = a.slice()
   b[31] = (b[31] as number) ^ 1
-  t.notOk(sameBytes(a, b), 'one bit apart')
-  t.notOk(sameBytes(a, a.subarray(0, 31)), 'a prefix')
-  t.notOk(sameBytes(new Uint8Array(0), new Uint8Array(1)))
-  t.ok(sameBytes(new Uint8Array(0), new Uint8Array(0)))
+  t.notOk(equal(a, b), 'one bit apart')
+  t.notOk(equal(a, a.subarray(0, 31)), 'a prefix')
+  t.notOk(equal(new Uint8Array(0), new Uint8Array(1)))
+  t.ok(equal(new Uint8Array(0), new Uint8Array(0)))
 })
