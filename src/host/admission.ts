@@ -77,3 +77,30 @@ export function checkDeploy(
   }
   return { request, source }
 }
+
+/** The logs a deploy asks the host to fetch: others' only, each once, at most MAX_FOLLOW of them. */
+export function followable(self: Uint8Array, ids: Uint8Array[]): Uint8Array[] {
+  const seen = new Set<string>([toHex(self)])
+  const out: Uint8Array[] = []
+  for (const id of ids) {
+    if (!(id instanceof Uint8Array) || id.byteLength !== 32) {
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        'a log to follow must be a 32-byte participant id'
+      )
+    }
+    const key = toHex(id)
+    if (seen.has(key)) continue
+    seen.add(key)
+    out.push(id)
+  }
+  if (out.length > MAX_FOLLOW) {
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      `a deploy may name at most ${MAX_FOLLOW} logs to follow`
+    )
+  }
+  return out
+}
+
+const MAX_FOLLOW = 32

@@ -138,12 +138,12 @@ t.test(
     await first.host.deliverTo(keeper.id, 'client', new Uint8Array([1, 2, 3]))
     const crashed = first.host as unknown as {
       timer: NodeJS.Timeout
-      sandboxes: Array<{ close(): Promise<void> }>
+      pool: { close(): Promise<void> }
       guests: Map<string, unknown>
     }
     clearInterval(crashed.timer)
     crashed.guests.clear()
-    await Promise.all(crashed.sandboxes.map((sb) => sb.close()))
+    await crashed.pool.close()
     rmSync(join(dir, 'guests', lost.id), { recursive: true, force: true })
     while (Date.now() < now + 2500) await new Promise((r) => setTimeout(r, 50))
 
