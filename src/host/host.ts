@@ -11,9 +11,9 @@ import ReadyResource from 'ready-resource'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 import { deployRequestId } from '../ledger/codecs.js'
-import { fromHex, toHex } from '../ledger/bytes.js'
+import { fromHex, toHex } from '../core/bytes.js'
 import * as build from '../ledger/build.js'
 import { formatAddress, guestAddress } from '../vnet/address.js'
 import { checkDeploy, type DeployInput } from './admission.js'
@@ -114,7 +114,7 @@ export class Host extends ReadyResource {
 
   /** The ledger's time never goes backwards; a record stamped before the log's clock is refused. */
   private clock(): number {
-    return Math.max(this.opts.now(), this.ledger.state.logs.get(this.ledger.key)?.clock ?? 0)
+    return Math.max(this.opts.now(), this.ledger.clock())
   }
 
   private async spawn(): Promise<Sandbox> {
@@ -576,7 +576,7 @@ export class Host extends ReadyResource {
    */
   private async restore(): Promise<void> {
     const now = this.clock()
-    for (const info of this.ledger.state.guests.values()) {
+    for (const info of this.ledger.guests()) {
       if (info.host !== this.ledger.key || info.ended || info.void) continue
       const dir = join(this.dir, 'guests', info.id)
       const codePath = join(dir, 'code.js')
