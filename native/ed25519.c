@@ -8,7 +8,7 @@
  * so a verification is 128 table additions and 4 doublings, then one encoding.
  *
  * What it decides: R == encode([S]B - [k]A) with S < L, the cofactorless equation. That implies
- * the strict rule's cofactored one (src/ledger/verify.ts), so an acceptance here is final and a
+ * the strict rule's cofactored one (src/crypto/verify.ts), so an acceptance here is final and a
  * refusal is confirmed by the reference, exactly as for libsodium. The caller checks the key
  * (canonical, not of small order) before building its table and computes k = SHA-512(R, A, M)
  * mod L. Everything here runs on public data, so nothing needs to be constant time.

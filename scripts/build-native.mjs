@@ -1,6 +1,6 @@
 /**
  * Builds quid's own native addon, native/ed25519.c (run by `postinstall`): Ed25519 verification
- * with per-key tables, about twice libsodium's rate in an audit or a replay (src/ledger/native.ts).
+ * with per-key tables, about twice libsodium's rate in an audit or a replay (src/crypto/native.ts).
  *
  * Idempotent: a stamp next to the addon records the hashes of the sources and of the addon built
  * from them; when all still match, nothing is done. Set QUID_SKIP_NATIVE=1 to skip the build (and

@@ -1,8 +1,8 @@
 // quid's public API. The ledger is the foundation; networking, hosting and the agent build on it.
 export * from './ledger/amounts.js'
-export * from './ledger/bytes.js'
-export * from './ledger/errors.js'
-export * from './ledger/identity.js'
+export * from './core/bytes.js'
+export * from './core/errors.js'
+export * from './crypto/identity.js'
 export * from './ledger/records.js'
 export {
   encodeEntry,
@@ -21,7 +21,7 @@ export {
   signDeployRequest,
   verifyDeployRequest
 } from './ledger/sign.js'
-export { verifySignature, useEngine, currentEngine, type Engine } from './ledger/verify.js'
+export { verifySignature, useEngine, currentEngine, type Engine } from './crypto/verify.js'
 export * as build from './ledger/build.js'
 export { LedgerState, claimId } from './ledger/state.js'
 export { replay, type LogEntries, type ReplayOptions, type ReplayResult } from './ledger/replay.js'

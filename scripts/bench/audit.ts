@@ -13,10 +13,10 @@ import { tmpdir, availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { createRequire } from 'node:module'
-import { keyPairFromSeed, type KeyPair } from '../../src/ledger/identity.js'
-import { blake2b256 } from '../../src/ledger/hash.js'
-import { toHex } from '../../src/ledger/bytes.js'
-import { signFast, currentEngine, verifySignature } from '../../src/ledger/verify.js'
+import { keyPairFromSeed, type KeyPair } from '../../src/crypto/identity.js'
+import { blake2b256 } from '../../src/crypto/hash.js'
+import { toHex } from '../../src/core/bytes.js'
+import { signFast, currentEngine, verifySignature } from '../../src/crypto/verify.js'
 import { audit } from '../../src/audit/audit.js'
 import { AuditCache } from '../../src/audit/cache.js'
 import { loadFiles } from '../../src/audit/copies.js'
@@ -133,7 +133,7 @@ async function rawVerify(
 }
 
 /**
- * The engine quid verifies with (src/ledger/verify.ts), on one thread, the same message and one
+ * The engine quid verifies with (src/crypto/verify.ts), on one thread, the same message and one
  * key: with the native addon, each key's table is built once and reused, as in an audit.
  */
 function engineVerify(ms: number): number {

@@ -9,11 +9,11 @@
  * Entries are signed directly (signId + encodeEntry) rather than with signRecord, which would
  * also verify every signature it makes and double the generation time.
  */
-import { keyPairFromSeed, type KeyPair } from '../../src/ledger/identity.js'
+import { keyPairFromSeed, type KeyPair } from '../../src/crypto/identity.js'
 import { deployRequestId, encodeEntry, recordId } from '../../src/ledger/codecs.js'
 import { signDeployRequest, signId } from '../../src/ledger/sign.js'
 import { claimId } from '../../src/ledger/state.js'
-import { blake2b256 } from '../../src/ledger/hash.js'
+import { blake2b256 } from '../../src/crypto/hash.js'
 import * as build from '../../src/ledger/build.js'
 import { RESOURCES, type Resource } from '../../src/ledger/amounts.js'
 import {

@@ -9,10 +9,10 @@
 import ReadyResource from 'ready-resource'
 import Corestore from 'corestore'
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
-import { readKeyFile, type KeyPair } from '../ledger/identity.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { readKeyFile, type KeyPair } from '../crypto/identity.js'
 import { Ledger } from '../ledger/ledger.js'
-import { equal, fromHex, toHex } from '../ledger/bytes.js'
+import { equal, fromHex, toHex } from '../core/bytes.js'
 import { claimId } from '../ledger/state.js'
 import type { ClaimInfo } from '../ledger/claims.js'
 import type { Amounts } from '../ledger/amounts.js'
@@ -39,6 +39,8 @@ import {
 } from './channels.js'
 import { controlHandlers } from './handlers.js'
 import { paths, type ParticipantPaths } from './dirs.js'
+import { reportError } from '../core/report.js'
+import type { AgentContext, Deployment } from './context.js'
 import type { ResourceVector } from '../ledger/records.js'
 
 export interface AgentHostOptions
@@ -67,17 +69,9 @@ export interface AgentOptions {
   vnet?: VnetChannelOptions
 }
 
-/** A guest this participant deployed somewhere, remembered so `quid guests` and `quid stop` know it. */
-export interface Deployment {
-  guest: string
-  host: string
-  address: string
-  file: string
-  resources: { cpu: string; disk: string; net: string }
-  at: number
-}
+export type { Deployment } from './context.js'
 
-export class Agent extends ReadyResource {
+export class Agent extends ReadyResource implements AgentContext {
   readonly dir: string
   readonly paths: ParticipantPaths
   keyPair!: KeyPair
@@ -167,7 +161,9 @@ export class Agent extends ReadyResource {
     this.router.attach(this.address, this.inbox)
     await this.exchange.ready()
     // A transfer to us is in the sender's log: bring in the rest of its path so the claim is usable.
-    this.exchange.on('done', (id: string) => void this.followTransfer(id).catch(() => {}))
+    this.exchange.on('done', (id: string) => {
+      this.followTransfer(id).catch((err: unknown) => reportError(this, 'agent: follow', err))
+    })
     if (this.opts.host) await this.startHost(this.opts.host)
     this.deployments = await this.loadDeployments()
     this.control = new ControlServer(this.paths.socket, controlHandlers(this))
@@ -211,7 +207,9 @@ export class Agent extends ReadyResource {
       this.guestEndpoints.delete(ev.guest)
       this.router.markGone(guestAddress(this.id, Buffer.from(ev.guest, 'hex')))
     })
-    host.on('error', () => {})
+    // The host reports what fails in the background (a sandbox that cannot restart, a usage
+    // record that cannot be written); the agent passes it on to whoever runs it.
+    host.on('error', (err: unknown) => reportError(this, 'agent: host', err))
     await host.ready()
     this.host = host
     const handler: DeployHandler = {
@@ -295,7 +293,7 @@ export class Agent extends ReadyResource {
     const sender = toHex(from)
     const id = toHex(transfer)
     await this.ledger.follow(from)
-    if (!this.ledger.state.logs.get(sender)?.seen.has(id)) return
+    if (!this.ledger.has(id, sender)) return
     for (const p of ids) if (!equal(p, this.id)) await this.ledger.follow(p)
   }
 

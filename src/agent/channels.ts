@@ -6,8 +6,8 @@
  */
 import c from 'compact-encoding'
 import type { Channel, Message } from 'protomux'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
-import { toHex } from '../ledger/bytes.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { toHex } from '../core/bytes.js'
 import { TokenBucket } from '../exchange/limits.js'
 import type { Node, PeerProtocol } from '../exchange/node.js'
 import type { Peer } from '../exchange/peer.js'

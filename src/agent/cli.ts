@@ -4,21 +4,24 @@
  * Exit codes: 0 done, 1 bad usage or input, 2 refused by a rule or a peer, 3 no agent running,
  * 4 an audit found violations.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { parseArgs } from 'node:util'
 import { mkdir, stat } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import Corestore from 'corestore'
 import { Ledger } from '../ledger/ledger.js'
-import { generateKeyPair, readKeyFile, writeKeyFile, formatId } from '../ledger/identity.js'
+import { generateKeyPair, readKeyFile, writeKeyFile, formatId } from '../crypto/identity.js'
 import { logKey } from '../ledger/logs.js'
-import { QuidError, ErrorCodes, type ErrorCode } from '../ledger/errors.js'
-import { toHex } from '../ledger/bytes.js'
+import { QuidError, ErrorCodes, type ErrorCode } from '../core/errors.js'
+import { toHex } from '../core/bytes.js'
 import { participantDir, paths } from './dirs.js'
 import { auditCommand } from './commands/audit.js'
 import { exportCommand } from './commands/export.js'
 import { remoteCommands } from './commands/remote.js'
 import { testnetCommand, upCommand } from './commands/up.js'
 import { demoCommand } from './commands/demo.js'
+import type { Command, Io } from './commands/command.js'
+
+export type { Command, Io } from './commands/command.js'
 
 export const EXIT = { OK: 0, USAGE: 1, REFUSED: 2, NO_AGENT: 3, VIOLATIONS: 4 } as const
 
@@ -34,23 +37,10 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.LOCKED
 ])
 
-export interface Io {
-  out: (text: string) => void
-  err: (text: string) => void
-  env: NodeJS.ProcessEnv
-}
-
 const defaultIo: Io = {
   out: (s) => process.stdout.write(s + '\n'),
   err: (s) => process.stderr.write(s + '\n'),
   env: process.env
-}
-
-export interface Command {
-  summary: string
-  usage: string
-  options: NonNullable<ParseArgsConfig['options']>
-  run(values: Record<string, unknown>, positionals: string[], io: Io): Promise<number>
 }
 
 const common = {

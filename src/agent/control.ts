@@ -18,7 +18,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { chmod, unlink } from 'node:fs/promises'
 import ReadyResource from 'ready-resource'
-import { QuidError, ErrorCodes, type ErrorCode } from '../ledger/errors.js'
+import { QuidError, ErrorCodes, type ErrorCode } from '../core/errors.js'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 export type JsonObject = { [key: string]: Json }

@@ -16,8 +16,8 @@
  */
 import c from 'compact-encoding'
 import type { State } from 'compact-encoding'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
-import { equal } from '../ledger/bytes.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { equal } from '../core/bytes.js'
 import { MAX_AMOUNT } from '../ledger/constants.js'
 import type { ResourceVector } from '../ledger/records.js'
 

@@ -1,5 +1,5 @@
 /** Durations people type: `30d`, `12h`, `90m`, `45s`, `500ms`; whole numbers only. */
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 

@@ -7,10 +7,10 @@
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join, resolve as resolvePath } from 'node:path'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
-import { formatId, parseId } from '../ledger/identity.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { formatId, parseId } from '../crypto/identity.js'
 import { logKey } from '../ledger/logs.js'
-import { fromHex, toHex } from '../ledger/bytes.js'
+import { fromHex, toHex } from '../core/bytes.js'
 import {
   RESOURCES,
   formatAmount,
@@ -20,7 +20,7 @@ import {
   type Resource
 } from '../ledger/amounts.js'
 import { claimId } from '../ledger/state.js'
-import { blake2b256 } from '../ledger/hash.js'
+import { blake2b256 } from '../crypto/hash.js'
 import { encodeDeployRequest } from '../ledger/codecs.js'
 import { signDeployRequest } from '../ledger/sign.js'
 import * as build from '../ledger/build.js'
@@ -32,7 +32,7 @@ import { withTimeout } from '../exchange/wait.js'
 import { exportCore } from '../audit/export.js'
 import { encodeExport } from '../audit/export-format.js'
 import { formatAddress, guestAddress, parseAddress } from '../vnet/address.js'
-import type { Agent } from './agent.js'
+import type { AgentContext } from './context.js'
 import type { ControlHandler, Json, JsonObject } from './control.js'
 
 const utf8 = new TextEncoder()
@@ -98,7 +98,7 @@ function claimJson(c: ClaimInfo, free: bigint, status: string): JsonObject {
 }
 
 /** The participant behind a peer argument: an id, in hex or z-base-32. */
-function peerId(agent: Agent, text: string, what = 'peer'): Uint8Array {
+function peerId(agent: AgentContext, text: string, what = 'peer'): Uint8Array {
   const id = parseId(text, what)
   if (toHex(id) === agent.key)
     throw new QuidError(ErrorCodes.BAD_ARGUMENT, `the ${what} is this participant itself`)
@@ -107,7 +107,7 @@ function peerId(agent: Agent, text: string, what = 'peer'): Uint8Array {
 
 /** Claims of ours on `host` that pay `amount` of `resource`: the soonest to expire first. */
 function pickClaims(
-  agent: Agent,
+  agent: AgentContext,
   host: string,
   resource: Resource,
   amount: bigint,
@@ -145,7 +145,7 @@ function pickClaims(
   return out
 }
 
-export function controlHandlers(agent: Agent): Record<string, ControlHandler> {
+export function controlHandlers(agent: AgentContext): Record<string, ControlHandler> {
   const ex = (): typeof agent.exchange => agent.exchange
   const handlers: Record<string, ControlHandler> = {
     async status() {
@@ -245,8 +245,7 @@ export function controlHandlers(agent: Agent): Record<string, ControlHandler> {
     async follow(params) {
       const id = peerId(agent, str(params, 'peer') as string)
       await within(params, agent.ledger.follow(id), 'fetching the log')
-      const info = agent.ledger.state.logs.get(toHex(id))
-      return { id: toHex(id), entries: info?.length ?? 0 }
+      return { id: toHex(id), entries: agent.ledger.logLength(toHex(id)) }
     },
 
     async balance() {

@@ -9,8 +9,8 @@
  * verification of the copies after it.
  */
 import { availableParallelism } from 'node:os'
-import { ErrorCodes } from '../ledger/errors.js'
-import { toHex } from '../ledger/bytes.js'
+import { ErrorCodes } from '../core/errors.js'
+import { toHex } from '../core/bytes.js'
 import { Replay } from '../ledger/replay.js'
 import type { SignedHead } from '../ledger/logs.js'
 import { AuditCache } from './cache.js'

@@ -4,8 +4,8 @@
  * export files or from logs replicated into a Corestore (any LogSource).
  */
 import { readFile } from 'node:fs/promises'
-import { QuidError, ErrorCodes, isQuidError } from '../ledger/errors.js'
-import { fromHex, toHex } from '../ledger/bytes.js'
+import { QuidError, ErrorCodes, isQuidError } from '../core/errors.js'
+import { fromHex, toHex } from '../core/bytes.js'
 import type { LogSource } from '../ledger/logs.js'
 import { decodeExport, type ExportLayout } from './export-format.js'
 import { bareSignature, type Head, type TreeNode } from './tree.js'

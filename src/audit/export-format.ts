@@ -13,7 +13,7 @@
  */
 import c from 'compact-encoding'
 import type { State } from 'compact-encoding'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 import { rootIndexes, type TreeNode } from './tree.js'
 
 export const EXPORT_MAGIC = new Uint8Array(Buffer.from('quid-log', 'ascii'))

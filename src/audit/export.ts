@@ -3,8 +3,8 @@
  * for an auditor who cannot or will not replicate it over the swarm.
  */
 import type Hypercore from 'hypercore'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
-import { equal } from '../ledger/bytes.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { equal } from '../core/bytes.js'
 import { bareSignature, leafHash, rootsFromLeaves, treeHash, verifyHead } from './tree.js'
 import type { ExportedLog } from './export-format.js'
 

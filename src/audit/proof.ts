@@ -4,8 +4,8 @@
  * are not bound to the signed head are not replayed (they could have been reordered or cut by
  * whoever handed the copy over), and the problem is reported with the place it sits.
  */
-import { ErrorCodes } from '../ledger/errors.js'
-import { equal, fromHex, toHex } from '../ledger/bytes.js'
+import { ErrorCodes } from '../core/errors.js'
+import { equal, fromHex, toHex } from '../core/bytes.js'
 import type { SignedHead } from '../ledger/logs.js'
 import { rootSpan, rootsFromLeaves, treeHash, verifyHead, type TreeNode } from './tree.js'
 import type { LogCopy } from './copies.js'

@@ -94,7 +94,7 @@ export function buildReport(
   now: number
 ): AuditReport {
   const ids = new Set<string>(logs.map((l) => l.id))
-  for (const c of state.claims.values()) {
+  for (const c of state.allClaims()) {
     ids.add(c.issuer)
     ids.add(c.holder)
   }
@@ -102,9 +102,9 @@ export function buildReport(
   // holder would judge every claim again).
   const owed = new Map<string, Map<string, ResourceVector>>()
   const holds = new Map<string, ResourceVector>()
-  for (const [holder, claims] of state.byHolder) {
+  for (const [holder, claims] of state.claimsByHolder()) {
     for (const cid of claims) {
-      const c = state.claims.get(cid)
+      const c = state.claim(cid)
       if (!c || !state.claimStatus(cid, now).ok) continue
       const free = state.free(cid)
       if (free === 0n) continue
@@ -119,7 +119,7 @@ export function buildReport(
     }
   }
   const participants: ParticipantSummary[] = [...ids].sort().map((id) => {
-    const cap = state.capacity.get(id)
+    const cap = state.capacityOf(id)
     return {
       id,
       capacity: cap ? vec(cap.limits) : null,
@@ -140,7 +140,7 @@ export function buildReport(
       }
     }
   }
-  const guests: GuestSummary[] = [...state.guests.values()].map((g) => ({
+  const guests: GuestSummary[] = [...state.allGuests()].map((g) => ({
     id: g.id,
     host: g.host,
     owner: g.owner,

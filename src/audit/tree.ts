@@ -9,8 +9,8 @@
  * depends on no private module; test/audit/tree.test.ts holds it to a real core's treeHash().
  */
 import Hypercore from 'hypercore'
-import { blake2b256 } from '../ledger/hash.js'
-import { verifySignature } from '../ledger/verify.js'
+import { blake2b256 } from '../crypto/hash.js'
+import { verifySignature } from '../crypto/verify.js'
 
 /** A node of the tree: flat-tree index, byte size of the blocks it spans, hash. */
 export interface TreeNode {

@@ -6,7 +6,7 @@
  */
 import { decodeEntry } from '../ledger/codecs.js'
 import { checkSignatures } from '../ledger/sign.js'
-import { toHex } from '../ledger/bytes.js'
+import { toHex } from '../core/bytes.js'
 import { leafHash } from './tree.js'
 import type { SignedRecord } from '../ledger/records.js'
 

@@ -14,7 +14,7 @@
  * No length is written in clear: a hop, and the recipient, try the few lengths a box can have
  * (CELL - j · STEP), which the authentication tag tells apart.
  */
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 import { randomBytes } from 'node:crypto'
 import * as crypto from '../host/crypto.js'
 

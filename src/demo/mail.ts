@@ -5,7 +5,7 @@
  */
 import type { Agent } from '../agent/agent.js'
 import { parseAddress } from '../vnet/address.js'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 
 export interface Received {
   from: string

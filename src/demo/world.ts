@@ -6,10 +6,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateKeyPair, writeKeyFile } from '../ledger/identity.js'
+import { generateKeyPair, writeKeyFile } from '../crypto/identity.js'
 import { startTestnet, type Testnet } from '../exchange/testnet.js'
 import { Agent, type AgentOptions } from '../agent/agent.js'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 
 export const MARKET = 'quid-demo'
 

@@ -17,8 +17,8 @@
  */
 import ReadyResource from 'ready-resource'
 import { randomBytes } from 'node:crypto'
-import { QuidError, ErrorCodes, isQuidError, type ErrorCode } from '../ledger/errors.js'
-import { equal, fromHex, toHex } from '../ledger/bytes.js'
+import { QuidError, ErrorCodes, isQuidError, type ErrorCode } from '../core/errors.js'
+import { equal, fromHex, toHex } from '../core/bytes.js'
 import { encodeEntry, recordId } from '../ledger/codecs.js'
 import { signRecordAs, assemble } from '../ledger/sign.js'
 import { MAX_COSIGN_LAG_MS, MAX_FUTURE_SKEW_MS } from '../ledger/constants.js'
@@ -331,8 +331,7 @@ export class Exchange extends ReadyResource {
 
   private async complete(out: Outgoing, signed: SignedRecord, peer: Peer): Promise<void> {
     try {
-      if (!this.ledger.state.logs.get(this.ledger.key)?.seen.has(out.id))
-        await this.ledger.append(signed)
+      if (!this.ledger.has(out.id)) await this.ledger.append(signed)
     } catch (err) {
       if (!isQuidError(err, ErrorCodes.DUPLICATE)) {
         out.completing = false

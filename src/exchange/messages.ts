@@ -8,11 +8,11 @@
  */
 import c from 'compact-encoding'
 import type { Encoder, State } from 'compact-encoding'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
-import { blake2b256, signable } from '../ledger/hash.js'
-import { signFast, verifySignature } from '../ledger/verify.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { blake2b256, signable } from '../crypto/hash.js'
+import { signFast, verifySignature } from '../crypto/verify.js'
 import { decodeEntry, vector } from '../ledger/codecs.js'
-import type { KeyPair } from '../ledger/identity.js'
+import type { KeyPair } from '../crypto/identity.js'
 import type { ResourceVector, SignedRecord } from '../ledger/records.js'
 import {
   MAX_CODE_CHARS,

@@ -8,7 +8,7 @@
  * what a taker wants for what it can give.
  */
 import { RESOURCES, type Amounts } from '../ledger/amounts.js'
-import { toHex } from '../ledger/bytes.js'
+import { toHex } from '../core/bytes.js'
 import type { AgreementRecord, ResourceVector } from '../ledger/records.js'
 import { MAX_OFFERS } from './constants.js'
 import { offerId, type Offer } from './messages.js'

@@ -10,9 +10,9 @@
  */
 import { EventEmitter } from 'node:events'
 import Protomux, { type Channel, type Message, type NoiseStream } from 'protomux'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
-import { toHex } from '../ledger/bytes.js'
-import type { KeyPair } from '../ledger/identity.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { toHex } from '../core/bytes.js'
+import type { KeyPair } from '../crypto/identity.js'
 import { EXCHANGE_PROTOCOL, MAX_MESSAGE_BYTES, MAX_PREAUTH_BYTES } from './constants.js'
 import { TokenBucket } from './limits.js'
 import {

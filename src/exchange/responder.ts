@@ -7,11 +7,11 @@
  * journal for a transfer, and concurrent repeats wait for the first answer instead of racing it.
  */
 import type { EventEmitter } from 'node:events'
-import { QuidError, ErrorCodes, isQuidError } from '../ledger/errors.js'
-import { equal, toHex } from '../ledger/bytes.js'
-import { signable } from '../ledger/hash.js'
+import { QuidError, ErrorCodes, isQuidError } from '../core/errors.js'
+import { equal, toHex } from '../core/bytes.js'
+import { signable } from '../crypto/hash.js'
 import { signRecordAs, assemble } from '../ledger/sign.js'
-import { verifySignature } from '../ledger/verify.js'
+import { verifySignature } from '../crypto/verify.js'
 import { MAX_COSIGN_LAG_MS, MAX_FUTURE_SKEW_MS } from '../ledger/constants.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { AgreementRecord, SignedRecord, TransferRecord } from '../ledger/records.js'
@@ -120,11 +120,7 @@ export class Responder {
   private async answer(peer: Peer, r: CoSigned, proposal: SignedRecord): Promise<Uint8Array> {
     const id = toHex(proposal.id)
     const mine = signRecordAs(r, this.ledger.keyPair, proposal.id)
-    if (
-      r.type === 'transfer'
-        ? this.signed.has(id)
-        : this.ledger.state.logs.get(this.ledger.key)?.seen.has(id)
-    ) {
+    if (r.type === 'transfer' ? this.signed.has(id) : this.ledger.has(id)) {
       return this.signed.get(id) ?? mine
     }
     const now = Date.now()
@@ -173,7 +169,7 @@ export class Responder {
   ondone(peer: Peer, record: Uint8Array): void {
     // The proposer appended: bring its log up to date now rather than at the next replication.
     const id = toHex(record)
-    if (!this.ledger.state.logs.get(this.ledger.key)?.seen.has(id) && !this.signed.has(id)) return
+    if (!this.ledger.has(id) && !this.signed.has(id)) return
     this.ledger
       .follow(peer.id as Uint8Array)
       .then(() => this.events.emit('done', id, peer.key))

@@ -2,15 +2,14 @@
  * What replication lets a participant see: whether an agreement is settled (in both parties'
  * logs), and whether a claim presented to it is good, after fetching the logs on its path.
  */
-import { equal, fromHex, toHex } from '../ledger/bytes.js'
+import { equal, fromHex, toHex } from '../core/bytes.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { ClaimStatus } from '../ledger/claims.js'
 import { sleep, withTimeout } from './wait.js'
 
 /** Is this agreement in both parties' logs, as far as the ledger has seen? */
 export function isSettled(ledger: Ledger, id: string): boolean {
-  const info = ledger.state.agreements.get(id)
-  return !!info && new Set(info.positions.map((p) => p.log)).size >= 2
+  return ledger.isSettled(id)
 }
 
 /**
@@ -20,7 +19,7 @@ export function isSettled(ledger: Ledger, id: string): boolean {
 export async function waitSettled(ledger: Ledger, id: string, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms
   while (!isSettled(ledger, id)) {
-    const info = ledger.state.agreements.get(id)
+    const info = ledger.agreement(id)
     const left = deadline - Date.now()
     if (!info || left <= 0) return isSettled(ledger, id)
     const other = info.a === ledger.key ? info.b : info.a

@@ -12,11 +12,18 @@ import {
   type ParticipantLog,
   type SignedHead
 } from '../ledger/logs.js'
-import type { Node } from './node.js'
+import type Corestore from 'corestore'
+
+/** What the logs need of the node (node.ts implements it; named here so neither imports the other). */
+export interface LogLookup {
+  readonly store: Corestore
+  /** Joins the participant's topic until its peers are found (or none are). */
+  lookup(id: Uint8Array): Promise<void>
+}
 
 export class SwarmLogs implements LogSource {
   constructor(
-    private readonly node: Node,
+    private readonly node: LogLookup,
     private readonly opts: { timeout?: number } = {}
   ) {}
 
@@ -27,7 +34,7 @@ export class SwarmLogs implements LogSource {
 
 class SwarmLog implements ParticipantLog {
   constructor(
-    private readonly node: Node,
+    private readonly node: LogLookup,
     private readonly participant: Uint8Array,
     private readonly inner: ParticipantLog
   ) {}

@@ -4,7 +4,7 @@
  * reaches that participant's agent. Both are hashed under quid namespaces so they never collide
  * with another application's topics nor with a Hypercore discovery key.
  */
-import { blake2b256, namespace } from '../ledger/hash.js'
+import { blake2b256, namespace } from '../crypto/hash.js'
 import { DEFAULT_MARKET } from './constants.js'
 
 const encoder = new TextEncoder()

@@ -1,5 +1,5 @@
 /** Waiting with a bound: every wait of the exchange ends, with TIMEOUT naming what it waited for. */
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined

@@ -5,11 +5,11 @@
  * (FORMAT.md 10.10), in the same serialised step that reserves them; so a refused request reserves
  * nothing, and concurrent requests against one claim can never reserve more than it holds.
  */
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 import { decodeDeployRequest } from '../ledger/codecs.js'
 import { verifyDeployRequest } from '../ledger/sign.js'
-import { blake2b256 } from '../ledger/hash.js'
-import { equal, toHex } from '../ledger/bytes.js'
+import { blake2b256 } from '../crypto/hash.js'
+import { equal, toHex } from '../core/bytes.js'
 import type { DeployRequest } from '../ledger/records.js'
 
 export interface DeployInput {

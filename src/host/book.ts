@@ -4,7 +4,7 @@
  * guest, and a later `usage` for it would be refused).
  */
 import { signRecord } from '../ledger/sign.js'
-import { fromHex } from '../ledger/bytes.js'
+import { fromHex } from '../core/bytes.js'
 import * as build from '../ledger/build.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { EvictReason, ResourceVector } from '../ledger/records.js'

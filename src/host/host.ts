@@ -14,9 +14,9 @@
 import ReadyResource from 'ready-resource'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 import { deployRequestId } from '../ledger/codecs.js'
-import { fromHex, toHex } from '../ledger/bytes.js'
+import { fromHex, toHex } from '../core/bytes.js'
 import * as build from '../ledger/build.js'
 import { formatAddress, guestAddress } from '../vnet/address.js'
 import { checkDeploy, followable, type DeployInput } from './admission.js'
@@ -139,7 +139,7 @@ export class Host extends ReadyResource {
 
   /** The ledger's time never goes backwards; a record stamped before the log's clock is refused. */
   private clock(): number {
-    return Math.max(this.opts.now(), this.ledger.state.logs.get(this.ledger.key)?.clock ?? 0)
+    return Math.max(this.opts.now(), this.ledger.clock())
   }
 
   /** A background failure: an 'error' event when someone listens, else a line on stderr (never a throw). */

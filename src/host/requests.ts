@@ -2,11 +2,11 @@
  * What an owner signs to stop its guest early: Ed25519 over `namespace("stop") · guest id`
  * (the same `signable` layout as every quid signature, docs/FORMAT.md section 6).
  */
-import { signable } from '../ledger/hash.js'
+import { signable } from '../crypto/hash.js'
 import { signId } from '../ledger/sign.js'
-import { verifySignature } from '../ledger/verify.js'
-import { fromHex } from '../ledger/bytes.js'
-import type { KeyPair } from '../ledger/identity.js'
+import { verifySignature } from '../crypto/verify.js'
+import { fromHex } from '../core/bytes.js'
+import type { KeyPair } from '../crypto/identity.js'
 
 export function signStop(guest: string, owner: KeyPair): Uint8Array {
   return signId('stop', fromHex(guest, 32, 'guest id'), owner)

@@ -34,7 +34,7 @@ export interface Restorer {
 export async function restore(host: Restorer): Promise<void> {
   const { ledger } = host
   const now = host.clock()
-  for (const info of ledger.state.guests.values()) {
+  for (const info of ledger.guests()) {
     if (info.host !== ledger.key || info.ended || info.void) continue
     const dir = join(host.guestsDir, info.id)
     const codePath = join(dir, 'code.js')

@@ -5,7 +5,7 @@
  * Sends are routed after the call, never inside it, so a guest sending to itself queues a message;
  * a timer fires as a `timer` call, queued behind the guest's other calls like any.
  */
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 import { HOST_DEFAULTS } from './constants.js'
 import type { CallResult, Event } from './protocol.js'
 import type { Guest, GuestRouter, Packet } from './types.js'

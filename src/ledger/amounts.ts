@@ -11,7 +11,7 @@
  * units ("1.5MI" and "0.0000001MB" are refused). Results above 2^64 - 1 are refused.
  */
 import { MAX_AMOUNT, MI_PER_MIPS_YEAR } from './constants.js'
-import { QuidError, ErrorCodes } from './errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 
 export const RESOURCES = ['cpu', 'disk', 'net'] as const
 export type Resource = (typeof RESOURCES)[number]

@@ -9,7 +9,7 @@
  * the holder. See docs/FORMAT.md, "Conservation".
  */
 import type { Resource } from './amounts.js'
-import type { ErrorCode } from './errors.js'
+import type { ErrorCode } from '../core/errors.js'
 import type { Position } from './violations.js'
 
 export type ClaimOrigin = 'agreement' | 'issue' | 'transfer'

@@ -18,10 +18,10 @@ import {
   MAX_RECORD_BYTES,
   RECORD_VERSION
 } from './constants.js'
-import { QuidError, ErrorCodes } from './errors.js'
-import { blake2b256 } from './hash.js'
-import { copyOf } from './slab.js'
-import { equal } from './bytes.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { blake2b256 } from '../crypto/hash.js'
+import { copyOf } from '../core/slab.js'
+import { equal } from '../core/bytes.js'
 import {
   EVICT_REASONS,
   RECORD_TAGS,

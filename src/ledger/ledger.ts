@@ -9,15 +9,15 @@
 import ReadyResource from 'ready-resource'
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
-import { LedgerState, type CapacityInfo } from './state.js'
+import { LedgerState, type AgreementInfo, type CapacityInfo, type GuestInfo } from './state.js'
 import { CorestoreLogs, type LogSource, type ParticipantLog, type SignedHead } from './logs.js'
 import { decodeEntry } from './codecs.js'
-import { QuidError, ErrorCodes } from './errors.js'
-import { equal, toHex } from './bytes.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { equal, toHex } from '../core/bytes.js'
 import { signRecord } from './sign.js'
 import { checkpoint as buildCheckpoint } from './build.js'
 import { decodeSnapshot, encodeSnapshot, snapshotHash } from './snapshot.js'
-import type { KeyPair } from './identity.js'
+import type { KeyPair } from '../crypto/identity.js'
 import type { LedgerRecord, ResourceVector, SignedRecord } from './records.js'
 import type { Violation } from './violations.js'
 import type { ClaimInfo, ClaimStatus } from './claims.js'
@@ -311,8 +311,51 @@ export class Ledger extends ReadyResource {
 
   // Queries: answered from the state, never by rescanning logs.
 
+  /** Whether the record `id` (hex) is in `log` (default: the own log). */
+  has(id: string, log = this.key): boolean {
+    return this.state.has(log, id)
+  }
+
+  /** Entries of `log` applied so far (the own log by default). */
+  logLength(log = this.key): number {
+    return this.state.logLength(log)
+  }
+
+  /** The highest time stamped in `log` so far (the own log by default). */
+  clock(log = this.key): number {
+    return this.state.logClock(log)
+  }
+
   claim(id: string): ClaimInfo | undefined {
-    return this.state.claims.get(id)
+    return this.state.claim(id)
+  }
+
+  /** What the holder can still transfer or spend of a claim (0 if unknown or overspent). */
+  free(id: string): bigint {
+    return this.state.free(id)
+  }
+
+  /** What the issuer's log has committed of a claim: active reservations and ended guests' use. */
+  hostCommitted(claim: string): bigint {
+    return this.state.hostCommitted(claim)
+  }
+
+  agreement(id: string): AgreementInfo | undefined {
+    return this.state.agreement(id)
+  }
+
+  /** Whether an agreement is in both parties' logs, as far as this ledger has seen. */
+  isSettled(id: string): boolean {
+    return this.state.isSettled(id)
+  }
+
+  guest(id: string): GuestInfo | undefined {
+    return this.state.guest(id)
+  }
+
+  /** Every guest admitted in a log this ledger has seen. */
+  guests(): IterableIterator<GuestInfo> {
+    return this.state.allGuests()
   }
 
   claimStatus(id: string): ClaimStatus {
@@ -334,7 +377,7 @@ export class Ledger extends ReadyResource {
   }
 
   capacity(host = this.key): CapacityInfo | undefined {
-    return this.state.capacity.get(host)
+    return this.state.capacityOf(host)
   }
 
   violations(): Violation[] {

@@ -4,7 +4,7 @@
  */
 import Hypercore from 'hypercore'
 import type Corestore from 'corestore'
-import { toHex } from './bytes.js'
+import { toHex } from '../core/bytes.js'
 
 /** A signed head: the author's signature over its log's Merkle root at `length` (and `fork`). */
 export interface SignedHead {

@@ -5,7 +5,7 @@
  * the same LedgerState, and the auditor calls this, so there is one implementation of the rules.
  */
 import { LedgerState } from './state.js'
-import { toHex } from './bytes.js'
+import { toHex } from '../core/bytes.js'
 import type { Violation } from './violations.js'
 
 export interface LogEntries {

@@ -3,12 +3,12 @@
  * signature is bound to the record's type as well as its content.
  */
 import { encodeEntry, recordId, deployRequestId, decodeEntry } from './codecs.js'
-import { signable } from './hash.js'
-import { QuidError, ErrorCodes } from './errors.js'
-import { equal, toHex } from './bytes.js'
-import { signFast, verifySignature } from './verify.js'
+import { signable } from '../crypto/hash.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { equal, toHex } from '../core/bytes.js'
+import { signFast, verifySignature } from '../crypto/verify.js'
 import { signers, type DeployRequest, type LedgerRecord, type SignedRecord } from './records.js'
-import type { KeyPair } from './identity.js'
+import type { KeyPair } from '../crypto/identity.js'
 
 export function signId(kind: string, id: Uint8Array, keyPair: KeyPair): Uint8Array {
   return signFast(signable(kind, id), keyPair.secretKey)

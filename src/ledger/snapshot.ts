@@ -7,7 +7,7 @@
  * replays from the start instead.
  */
 import { LedgerState } from './state.js'
-import { blake2b256 } from './hash.js'
+import { blake2b256 } from '../crypto/hash.js'
 
 const FORMAT = 1
 

@@ -8,11 +8,11 @@
  * the same verifier clock (`now` decides only which records are too far in the future).
  */
 import { MAX_COSIGN_LAG_MS, MAX_FUTURE_SKEW_MS } from './constants.js'
-import { QuidError, ErrorCodes, type ErrorCode } from './errors.js'
+import { QuidError, ErrorCodes, type ErrorCode } from '../core/errors.js'
 import { decodeEntry, deployRequestId } from './codecs.js'
 import { checkSignatures } from './sign.js'
-import { blake2b256, namespace } from './hash.js'
-import { toHex } from './bytes.js'
+import { blake2b256, namespace } from '../crypto/hash.js'
+import { toHex } from '../core/bytes.js'
 import { RESOURCES, type Resource } from './amounts.js'
 import {
   authors,
@@ -150,6 +150,61 @@ export class LedgerState {
   readonly entryViolations: Violation[] = []
   /** `outstanding` without a scan of every leg (derived from the maps above; not snapshotted). */
   private readonly owed = new OwedIndex(this.rootsByIssuer, this.claims, this.consumed)
+
+  // Queries: read-only answers for everyone outside src/ledger, who never reads the maps above.
+
+  /** Whether the record `id` (hex) is in `log` as its author's word (a bad copy does not count). */
+  has(log: string, id: string): boolean {
+    return this.logs.get(log)?.seen.has(id) ?? false
+  }
+
+  /** Entries of `log` applied so far. */
+  logLength(log: string): number {
+    return this.logs.get(log)?.length ?? 0
+  }
+
+  /** The highest time stamped in `log` so far (0 before its first entry). */
+  logClock(log: string): number {
+    return this.logs.get(log)?.clock ?? 0
+  }
+
+  claim(id: string): ClaimInfo | undefined {
+    return this.claims.get(id)
+  }
+
+  /** Every claim known, good or not. */
+  allClaims(): IterableIterator<ClaimInfo> {
+    return this.claims.values()
+  }
+
+  /** Every holder with its claims (ids), good or not. */
+  claimsByHolder(): IterableIterator<[string, ReadonlySet<string>]> {
+    return this.byHolder.entries()
+  }
+
+  agreement(id: string): AgreementInfo | undefined {
+    return this.agreements.get(id)
+  }
+
+  /** Whether an agreement is in both parties' logs, as far as this state has seen. */
+  isSettled(id: string): boolean {
+    const info = this.agreements.get(id)
+    return !!info && new Set(info.positions.map((p) => p.log)).size >= 2
+  }
+
+  guest(id: string): GuestInfo | undefined {
+    return this.guests.get(id)
+  }
+
+  /** Every guest admitted in any log seen, void and ended ones included. */
+  allGuests(): IterableIterator<GuestInfo> {
+    return this.guests.values()
+  }
+
+  /** The host's latest capacity record. */
+  capacityOf(host: string): CapacityInfo | undefined {
+    return this.capacity.get(host)
+  }
 
   /** Applies one entry of a log: decode, verify, judge, index. Returns what it found wrong. */
   applyEntry(log: string, index: number, bytes: Uint8Array, opts: ApplyOptions): Violation[] {

@@ -2,7 +2,7 @@
  * A violation is a broken rule found in signed logs, with the evidence an auditor needs to show it
  * to someone else: the ids of the records involved and where each sits (log key and index).
  */
-import type { ErrorCode } from './errors.js'
+import type { ErrorCode } from '../core/errors.js'
 import type { SignedHead } from './logs.js'
 
 export interface Position {

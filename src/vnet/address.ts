@@ -7,10 +7,10 @@
  * `<guest z32>@<host z32>` for a guest.
  */
 import z32 from 'z32'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
-import { equal, toHex } from '../ledger/bytes.js'
-import { parseId } from '../ledger/identity.js'
-import { remember } from '../ledger/remember.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { equal, toHex } from '../core/bytes.js'
+import { parseId } from '../crypto/identity.js'
+import { remember } from '../core/remember.js'
 
 export interface Address {
   /** The participant whose agent holds the address. */

@@ -12,7 +12,7 @@
 import c from 'compact-encoding'
 import type { State } from 'compact-encoding'
 import { randomFillSync } from 'node:crypto'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 import type { Address } from './address.js'
 
 export const PACKET_VERSION = 1

@@ -12,8 +12,8 @@
  * another agent's name.
  */
 import { EventEmitter } from 'node:events'
-import { equal, toHex } from '../ledger/bytes.js'
-import { QuidError, ErrorCodes } from '../ledger/errors.js'
+import { equal, toHex } from '../core/bytes.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 import { addressKey, type Address } from './address.js'
 import {
   decodePacket,

@@ -12,9 +12,9 @@ import { randomBytes } from 'node:crypto'
 import { controlHandlers } from '../../src/agent/handlers.js'
 import type { CallContext, Json, JsonObject } from '../../src/agent/control.js'
 import type { Agent } from '../../src/agent/agent.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import { formatAddress, guestAddress } from '../../src/vnet/address.js'
-import { ErrorCodes } from '../../src/ledger/errors.js'
+import { ErrorCodes } from '../../src/core/errors.js'
 import { agentNet, until } from './helpers.js'
 
 const here = dirname(fileURLToPath(import.meta.url))

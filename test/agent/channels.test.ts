@@ -16,9 +16,9 @@ import {
 import { VNET_PROTOCOL } from '../../src/agent/channels.js'
 import { encodePacket } from '../../src/vnet/packet.js'
 import { clientAddress } from '../../src/vnet/address.js'
-import { generateKeyPair } from '../../src/ledger/identity.js'
-import { toHex } from '../../src/ledger/bytes.js'
-import { ErrorCodes } from '../../src/ledger/errors.js'
+import { generateKeyPair } from '../../src/crypto/identity.js'
+import { toHex } from '../../src/core/bytes.js'
+import { ErrorCodes } from '../../src/core/errors.js'
 import { Hostile } from '../exchange/hostile.js'
 import { agentNet } from './helpers.js'
 

@@ -4,7 +4,7 @@ import { createConnection, createServer } from 'node:net'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { ControlServer, callAgent, MAX_LINE, type JsonObject } from '../../src/agent/control.js'
-import { QuidError, ErrorCodes } from '../../src/ledger/errors.js'
+import { QuidError, ErrorCodes } from '../../src/core/errors.js'
 import { tmp } from '../helpers.js'
 
 async function server(

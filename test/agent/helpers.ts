@@ -2,7 +2,7 @@
 import type { Test } from 'tap'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { generateKeyPair, writeKeyFile } from '../../src/ledger/identity.js'
+import { generateKeyPair, writeKeyFile } from '../../src/crypto/identity.js'
 import { startTestnet, type Testnet } from '../../src/exchange/testnet.js'
 import { Agent, type AgentOptions } from '../../src/agent/agent.js'
 import { tmp } from '../helpers.js'

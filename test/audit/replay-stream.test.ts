@@ -3,7 +3,7 @@
 import { test } from 'tap'
 import { Replay, replay } from '../../src/ledger/replay.js'
 import { encodeEntry } from '../../src/ledger/codecs.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import { agreement, capacity, issue, leg, NOW, T0, transfer, writer } from './fixtures.js'
 
 test('Replay.add in id order gives what replay() gives; verified flags skip only what they mark', async (t) => {

@@ -12,7 +12,7 @@ import {
   verifyHead,
   logKeyOf
 } from '../../src/audit/tree.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 
 test('roots, tree hash and head signature match hypercore 11 for lengths 1..40', async (t) => {
   const kp = seed(7)

@@ -1,7 +1,7 @@
 // Each violation class, written into real signed Hypercore logs and exported: the auditor finds it
 // with its stable code and evidence; the clean world passes.
 import { test } from 'tap'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import { encodeEntry } from '../../src/ledger/codecs.js'
 import { audit } from '../../src/audit/audit.js'
 import { decodeExport, encodeExport } from '../../src/audit/export-format.js'

@@ -7,7 +7,7 @@ import { blake2s } from '@noble/hashes/blake2.js'
 import { World } from '../../src/demo/world.js'
 import { person } from '../../src/demo/context.js'
 import { guestFile } from '../../src/demo/guests.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import { tmp } from '../helpers.js'
 
 const R = 'cpu=1my,disk=1MB,net=10MB'

@@ -11,7 +11,7 @@ import { blake2s } from '@noble/hashes/blake2.js'
 import { participant } from '../helpers.js'
 import { startHost, deployGuest } from '../host/helpers.js'
 import type { EvictEvent, Packet } from '../../src/host/host.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import { guestFile } from '../../src/demo/guests.js'
 
 const CODE = readFileSync(guestFile('cracker'), 'utf8')

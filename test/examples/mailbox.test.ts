@@ -10,7 +10,7 @@ import { participant } from '../helpers.js'
 import { startHost, deployGuest } from '../host/helpers.js'
 import type { Packet } from '../../src/host/host.js'
 import * as crypto from '../../src/host/crypto.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import { buildCell, openDelivery, peel, BOX_OVERHEAD, CELL } from '../../src/client/onion.js'
 import { guestFile } from '../../src/demo/guests.js'
 

@@ -4,7 +4,7 @@
  */
 import { test } from 'tap'
 import * as crypto from '../../src/host/crypto.js'
-import { ErrorCodes } from '../../src/ledger/errors.js'
+import { ErrorCodes } from '../../src/core/errors.js'
 import {
   buildCell,
   chaff,

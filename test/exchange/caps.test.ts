@@ -1,6 +1,6 @@
 import t from 'tap'
 import { readdirSync } from 'node:fs'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import { Hostile, type HostileConnection } from './hostile.js'
 import { network } from './helpers.js'
 

@@ -11,7 +11,7 @@ import {
   signHello,
   type MessageType
 } from '../../src/exchange/messages.js'
-import type { KeyPair } from '../../src/ledger/identity.js'
+import type { KeyPair } from '../../src/crypto/identity.js'
 
 export class HostileConnection {
   readonly closed: Promise<void>

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair } from '../../src/ledger/identity.js'
+import { generateKeyPair } from '../../src/crypto/identity.js'
 import { encodeEntry } from '../../src/ledger/codecs.js'
 import { signRecord } from '../../src/ledger/sign.js'
 import * as build from '../../src/ledger/build.js'
@@ -18,7 +18,7 @@ import {
 import { MAX_MESSAGE_BYTES } from '../../src/exchange/constants.js'
 import { OfferBook, fitsOffer, priceOf } from '../../src/exchange/offers.js'
 import { marketTopic, participantTopic } from '../../src/exchange/topics.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 
 const kp = generateKeyPair()
 /** Byte fields as hex, so Buffers and Uint8Arrays compare by content. */

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import { decodeEntry } from '../../src/ledger/codecs.js'
 import type { SignedRecord } from '../../src/ledger/records.js'
 import { network, until, type Agent } from './helpers.js'

@@ -1,10 +1,10 @@
 /** Admission: every refusal code, exact bigint balances, and 50 concurrent deploys on one claim. */
 import t, { type Test } from 'tap'
 import { participant, connect } from '../helpers.js'
-import { ErrorCodes } from '../../src/ledger/errors.js'
+import { ErrorCodes } from '../../src/core/errors.js'
 import { signRecord, signDeployRequest } from '../../src/ledger/sign.js'
 import { claimId } from '../../src/ledger/state.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import { decodeDeployRequest } from '../../src/ledger/codecs.js'
 import * as build from '../../src/ledger/build.js'
 import { startHost, fund, spend, deployOf, guestCode } from './helpers.js'
@@ -22,10 +22,10 @@ t.test('admission', async (t) => {
     claim?: string
   ): Promise<void> => {
     const length = s.hp.ledger.length
-    const free = claim ? s.hp.ledger.state.free(claim) : 0n
+    const free = claim ? s.hp.ledger.free(claim) : 0n
     await t.rejects(s.host.deploy(d), { code }, `refused: ${code}`)
     t.equal(s.hp.ledger.length, length, 'nothing appended')
-    if (claim) t.equal(s.hp.ledger.state.free(claim), free, 'nothing reserved')
+    if (claim) t.equal(s.hp.ledger.free(claim), free, 'nothing reserved')
   }
 
   t.test('balance = cost - 1, = cost, = cost + 1 (exact bigint)', async (t) => {
@@ -39,10 +39,10 @@ t.test('admission', async (t) => {
     )
     const g = await s.host.deploy(deployOf(s.hp, owner, CODE, [spend(c.cpu, 'cpu', cost)]))
     t.equal(g.reserved.cpu, cost, 'balance = cost: admitted')
-    t.equal(s.hp.ledger.state.free(c.cpu), 0n, 'the whole claim is reserved')
+    t.equal(s.hp.ledger.free(c.cpu), 0n, 'the whole claim is reserved')
     const c2 = await fund(s.hp, owner, { cpu: cost })
     await s.host.deploy(deployOf(s.hp, owner, CODE, [spend(c2.cpu, 'cpu', cost - 1n)]))
-    t.equal(s.hp.ledger.state.free(c2.cpu), 1n, 'balance = cost + 1: admitted, 1 left')
+    t.equal(s.hp.ledger.free(c2.cpu), 1n, 'balance = cost + 1: admitted, 1 left')
     await refused(
       t,
       deployOf(s.hp, owner, CODE, [spend(c2.cpu, 'cpu', 2n)]),
@@ -184,7 +184,7 @@ t.test('admission', async (t) => {
       { code: ErrorCodes.HOST_FULL }
     )
     t.equal(small.hp.ledger.length, length, 'nothing appended')
-    t.equal(small.hp.ledger.state.free(c.cpu), 990n, 'nothing more reserved')
+    t.equal(small.hp.ledger.free(c.cpu), 990n, 'nothing more reserved')
   })
 
   t.test('50 concurrent deploys against one claim never reserve more than it holds', async (t) => {
@@ -200,8 +200,8 @@ t.test('admission', async (t) => {
     )
     t.equal(ok, 25, 'exactly as many as the claim pays for')
     t.same([...codes], [ErrorCodes.INSUFFICIENT], 'the rest are insufficient')
-    t.equal(s.hp.ledger.state.free(c.cpu), 0n)
-    t.equal(s.hp.ledger.state.hostCommitted(c.cpu), 25_000n, 'reserved = the claim, not more')
+    t.equal(s.hp.ledger.free(c.cpu), 0n)
+    t.equal(s.hp.ledger.hostCommitted(c.cpu), 25_000n, 'reserved = the claim, not more')
     t.same(
       s.hp.ledger.violations().filter((v) => v.culprit === s.hp.key),
       [],

@@ -7,7 +7,7 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { participant } from '../helpers.js'
 import { startHost, fund, spend, deployOf, guestCode } from './helpers.js'
-import { ErrorCodes } from '../../src/ledger/errors.js'
+import { ErrorCodes } from '../../src/core/errors.js'
 
 t.test('deploy follow lists', async (t) => {
   const s = await startHost(t, { mips: 1000, sandboxes: 1 })

@@ -4,7 +4,7 @@
  */
 import t, { type Test } from 'tap'
 import { participant } from '../helpers.js'
-import { ErrorCodes } from '../../src/ledger/errors.js'
+import { ErrorCodes } from '../../src/core/errors.js'
 import { startHost, deployGuest, guestCode, recorder, fund, spend, deployOf } from './helpers.js'
 import type { EvictEvent, Packet } from '../../src/host/host.js'
 
@@ -196,7 +196,7 @@ t.test('hostile guests', async (t) => {
       code: ErrorCodes.CODE_TOO_LARGE
     })
     t.equal(s.hp.ledger.length, length, 'nothing appended')
-    t.equal(s.hp.ledger.state.free(claims.cpu), 1000n, 'nothing reserved')
+    t.equal(s.hp.ledger.free(claims.cpu), 1000n, 'nothing reserved')
     await witnessAnswers(t)
   })
   t.test('a syntax error', async (t) => {
@@ -208,7 +208,7 @@ t.test('hostile guests', async (t) => {
     }
     t.equal(err.code, ErrorCodes.BAD_CODE)
     t.equal(evicted.get(err.details.guest)?.reason, 'misbehaved', 'admitted, then evicted at once')
-    t.ok(s.hp.ledger.state.free(claims.cpu) > 990n, 'almost all the credit is back')
+    t.ok(s.hp.ledger.free(claims.cpu) > 990n, 'almost all the credit is back')
     await witnessAnswers(t)
   })
 })

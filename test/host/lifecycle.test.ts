@@ -3,7 +3,7 @@ import t from 'tap'
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { participant, tmp } from '../helpers.js'
-import { ErrorCodes } from '../../src/ledger/errors.js'
+import { ErrorCodes } from '../../src/core/errors.js'
 import { signStop, type EvictEvent, type Packet } from '../../src/host/host.js'
 import { startHost, deployGuest, guestCode, recorder, fund, spend, deployOf } from './helpers.js'
 
@@ -28,7 +28,7 @@ t.test('eviction deletes every file of the guest, not what a symlink points to',
   t.equal(await s.host.deliverTo(g.id, 'x', new Uint8Array(100)), false)
   t.notOk(existsSync(dir), 'the directory is gone')
   t.equal(readdirSync(outside).join(), 'keep.txt', 'the symlink target is untouched')
-  const info = s.hp.ledger.state.guests.get(g.id)
+  const info = s.hp.ledger.guest(g.id)
   t.equal(info?.ended?.reason, 'net-exhausted')
   t.equal(info?.used.disk, 0n, 'the disk reservation is released')
 })
@@ -45,7 +45,7 @@ t.test('the owner stops its guest early and unused credit returns', async (t) =>
       spend(c.disk, 'disk', 1000n)
     ])
   )
-  t.equal(s.hp.ledger.state.free(c.cpu), 0n)
+  t.equal(s.hp.ledger.free(c.cpu), 0n)
   await t.rejects(
     s.host.stop(g.id, signStop(g.id, other.kp)),
     { code: ErrorCodes.BAD_SIGNATURE },
@@ -58,8 +58,8 @@ t.test('the owner stops its guest early and unused credit returns', async (t) =>
     rec.logs.some((l) => l.guest === g.id && l.line === 'stopping'),
     'its stop handler ran'
   )
-  t.equal(s.hp.ledger.state.free(c.cpu), 50_000n - ev.used.cpu, 'what it did not use is free again')
-  t.equal(s.hp.ledger.state.free(c.disk), 1000n, 'the disk quota is released')
+  t.equal(s.hp.ledger.free(c.cpu), 50_000n - ev.used.cpu, 'what it did not use is free again')
+  t.equal(s.hp.ledger.free(c.disk), 1000n, 'the disk quota is released')
   await t.rejects(s.host.stop(g.id, signStop(g.id, owner.kp)), { code: ErrorCodes.UNKNOWN_GUEST })
 })
 
@@ -130,7 +130,7 @@ t.test(
     await first.host.deliverTo(keeper.id, 'client', new Uint8Array([1]))
     await first.host.flushUsage()
     const logged = {
-      ...(hp.ledger.state.guests.get(keeper.id)?.used as { cpu: bigint; disk: bigint; net: bigint })
+      ...(hp.ledger.guest(keeper.id)?.used as { cpu: bigint; disk: bigint; net: bigint })
     }
     t.equal(logged.net, 1n + 8n, "usage was logged before the crash: 1 byte in, 'starts=1' out")
     // More work that no usage record has seen yet, then the crash: the process state is gone, the
@@ -159,26 +159,26 @@ t.test(
     t.ok((info?.used.cpu ?? 0n) < logged.cpu + 1000n, 'plus only what loading and start cost now')
     t.equal(info?.used.disk, 7n, "its store is the one it wrote, now 'starts' = '2'")
     t.equal(
-      hp.ledger.state.guests.get(lost.id)?.ended?.reason,
+      hp.ledger.guest(lost.id)?.ended?.reason,
       'restart',
       'a guest whose files are gone is evicted'
     )
     t.equal(
-      hp.ledger.state.guests.get(expiring.id)?.ended?.reason,
+      hp.ledger.guest(expiring.id)?.ended?.reason,
       'expired',
       'a guest whose claim expired is evicted'
     )
     t.equal(
-      hp.ledger.state.free(c.cpu),
-      100_000n - (hp.ledger.state.guests.get(expiring.id)?.used.cpu ?? 0n),
+      hp.ledger.free(c.cpu),
+      100_000n - (hp.ledger.guest(expiring.id)?.used.cpu ?? 0n),
       'its unused credit is free again'
     )
     t.equal(await second.host.deliverTo(keeper.id, 'client', new Uint8Array([1])), true)
     await second.host.flushUsage()
-    const after = hp.ledger.state.guests.get(keeper.id)?.used as { cpu: bigint; net: bigint }
+    const after = hp.ledger.guest(keeper.id)?.used as { cpu: bigint; net: bigint }
     t.equal(after.net, logged.net + 1n + 8n, 'billing goes on from there')
     // Reservations match the log: every guest the log says is running is running here, and only those.
-    const running = [...hp.ledger.state.guests.values()]
+    const running = [...hp.ledger.guests()]
       .filter((g) => g.host === hp.key && !g.ended && !g.void)
       .map((g) => g.id)
     t.same(
@@ -209,7 +209,7 @@ t.test('a guest whose paying claim expires is evicted at the next tick', async (
   while (Date.now() < now + 2000) await new Promise((r) => setTimeout(r, 50))
   await s.host.tick()
   t.notOk(s.host.guest(g.id), 'evicted after')
-  t.equal(s.hp.ledger.state.guests.get(g.id)?.ended?.reason, 'expired')
+  t.equal(s.hp.ledger.guest(g.id)?.ended?.reason, 'expired')
 })
 
 t.test('a guest whose code cannot be stored is released at once', async (t) => {
@@ -220,6 +220,6 @@ t.test('a guest whose code cannot be stored is released at once', async (t) => {
   writeFileSync(join(s.dir, 'guests'), 'not a directory')
   const d = deployOf(s.hp, owner, guestCode('echo'), [spend(c.cpu, 'cpu', 1000n)])
   await t.rejects(s.host.deploy(d), { code: ErrorCodes.STORAGE })
-  t.equal(s.hp.ledger.state.free(c.cpu), 1000n, 'the reservation is released')
+  t.equal(s.hp.ledger.free(c.cpu), 1000n, 'the reservation is released')
   t.equal(s.host.list().length, 0)
 })

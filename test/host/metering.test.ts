@@ -2,7 +2,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { participant } from '../helpers.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import { decodeEntry } from '../../src/ledger/codecs.js'
 import { startHost, deployGuest, guestCode } from './helpers.js'
 import type { EvictEvent, Packet } from '../../src/host/host.js'
@@ -42,7 +42,7 @@ t.test('metering', async (t) => {
         ev.measuredCpu - budget <= slice,
         `overshoot ${ev.measuredCpu - budget} MI <= one slice (${slice} MI)`
       )
-      const g = s.hp.ledger.state.guests.get(ev.guest)
+      const g = s.hp.ledger.guest(ev.guest)
       t.equal(g?.ended?.reason, 'cpu-exhausted', 'the log has the evict')
       t.equal(g?.used.cpu, budget)
     }

@@ -10,7 +10,7 @@ import {
   type Resource
 } from '../../src/ledger/amounts.js'
 import { MAX_AMOUNT, MI_PER_MIPS_YEAR } from '../../src/ledger/constants.js'
-import { QuidError } from '../../src/ledger/errors.js'
+import { QuidError } from '../../src/core/errors.js'
 
 const MY = MI_PER_MIPS_YEAR
 

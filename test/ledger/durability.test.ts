@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import Corestore from 'corestore'
 import { participant, tmp, publishCapacity, barter, connect, type Participant } from '../helpers.js'
 import { Ledger } from '../../src/ledger/ledger.js'
-import { generateKeyPair, type KeyPair } from '../../src/ledger/identity.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { generateKeyPair, type KeyPair } from '../../src/crypto/identity.js'
+import { toHex } from '../../src/core/bytes.js'
 import { decodeEntry } from '../../src/ledger/codecs.js'
 import { checkSignatures, signRecord } from '../../src/ledger/sign.js'
 import type { SignedRecord } from '../../src/ledger/records.js'
@@ -79,7 +79,7 @@ test('a second process opening the same directory gets a clear lock error', asyn
   const code = `
     import Corestore from 'corestore'
     import { Ledger } from './src/ledger/ledger.ts'
-    import { generateKeyPair } from './src/ledger/identity.ts'
+    import { generateKeyPair } from './src/crypto/identity.ts'
     const l = new Ledger(new Corestore(${JSON.stringify(p.dir)}), generateKeyPair())
     try { await l.ready(); console.log('opened') } catch (e) { console.log(e.code) }`
   const out = execFileSync(

@@ -4,11 +4,11 @@ import { test } from 'tap'
 import { LedgerState, claimId } from '../../src/ledger/state.js'
 import { replay } from '../../src/ledger/replay.js'
 import { signRecord } from '../../src/ledger/sign.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 import * as build from '../../src/ledger/build.js'
 import { MAX_COSIGN_LAG_MS } from '../../src/ledger/constants.js'
 import { seed } from '../helpers.js'
-import type { KeyPair } from '../../src/ledger/identity.js'
+import type { KeyPair } from '../../src/crypto/identity.js'
 
 const T0 = 1_800_000_000_000
 const A = seed(1)

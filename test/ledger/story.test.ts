@@ -5,10 +5,10 @@ import * as build from '../../src/ledger/build.js'
 import { parseAmounts } from '../../src/ledger/amounts.js'
 import { MI_PER_MIPS_YEAR } from '../../src/ledger/constants.js'
 import { claimId } from '../../src/ledger/state.js'
-import { fromHex, toHex } from '../../src/ledger/bytes.js'
+import { fromHex, toHex } from '../../src/core/bytes.js'
 import { signDeployRequest } from '../../src/ledger/sign.js'
 import { deployRequestId } from '../../src/ledger/codecs.js'
-import { blake2b256 } from '../../src/ledger/hash.js'
+import { blake2b256 } from '../../src/crypto/hash.js'
 
 const MY = MI_PER_MIPS_YEAR
 

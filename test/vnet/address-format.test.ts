@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import z32 from 'z32'
 import { formatAddress, guestAddress, clientAddress } from '../../src/vnet/address.js'
-import { equal } from '../../src/ledger/bytes.js'
+import { equal } from '../../src/core/bytes.js'
 
 const key = (): Uint8Array => new Uint8Array(randomBytes(32))
 const spelled = (agent: Uint8Array, guest: Uint8Array | null): string =>
@@ -32,7 +32,7 @@ test('formatAddress: past the number it remembers, every address is still spelle
   )
 })
 
-test('equal (ledger/bytes): same bytes only, whatever the view', async (t) => {
+test('equal (core/bytes): same bytes only, whatever the view', async (t) => {
   const a = key()
   t.ok(equal(a, a.slice()), 'a copy')
   t.ok(equal(a, Buffer.from(a)), 'a Buffer of the same bytes')

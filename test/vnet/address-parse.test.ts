@@ -7,7 +7,7 @@ import {
   parseAddress,
   sameAddress
 } from '../../src/vnet/address.js'
-import { ErrorCodes } from '../../src/ledger/errors.js'
+import { ErrorCodes } from '../../src/core/errors.js'
 
 const key = (): Uint8Array => new Uint8Array(randomBytes(32))
 

@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { decodePacket, encodePacket, MAX_PAYLOAD, type Packet } from '../../src/vnet/packet.js'
 import { clientAddress, guestAddress } from '../../src/vnet/address.js'
-import { ErrorCodes } from '../../src/ledger/errors.js'
+import { ErrorCodes } from '../../src/core/errors.js'
 
 const key = (n: number): Uint8Array => new Uint8Array(32).fill(n)
 

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { newPacketId, PACKET_ID_BYTES } from '../../src/vnet/packet.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { toHex } from '../../src/core/bytes.js'
 
 test('packet ids: fresh random bytes for every packet, past pool refills, each its own buffer', async (t) => {
   // Five pools' worth: ids cut before and after a refill must not repeat.

@@ -11,8 +11,8 @@ import {
 import { decodePacket, encodePacket, MAX_PAYLOAD, type Packet } from '../../src/vnet/packet.js'
 import { Router, type Transport } from '../../src/vnet/router.js'
 import { Inbox } from '../../src/vnet/inbox.js'
-import { ErrorCodes } from '../../src/ledger/errors.js'
-import { toHex } from '../../src/ledger/bytes.js'
+import { ErrorCodes } from '../../src/core/errors.js'
+import { toHex } from '../../src/core/bytes.js'
 
 const key = (): Uint8Array => new Uint8Array(randomBytes(32))
 

@@ -2,7 +2,7 @@
  * `quid demo`: the 1997 story on an embedded loopback network (src/demo/, README "Run the story").
  */
 import { runStory } from '../../demo/story.js'
-import type { Command } from '../cli.js'
+import type { Command } from './command.js'
 
 export const demoCommand: Command = {
   summary: 'run the whole story on a private loopback network, narrated (npm start)',

@@ -1,15 +1,15 @@
 /** `quid export`: this participant's log with its signed head, as a file anyone can audit. */
 import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { QuidError, ErrorCodes } from '../../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { callAgent } from '../control.js'
-import { readKeyFile } from '../../ledger/identity.js'
-import { toHex } from '../../ledger/bytes.js'
+import { readKeyFile } from '../../crypto/identity.js'
+import { toHex } from '../../core/bytes.js'
 import { exportCore } from '../../audit/export.js'
 import { encodeExport } from '../../audit/export-format.js'
 import { participantDir, paths } from '../dirs.js'
 import { openParticipant, openStore } from './participant.js'
-import type { Command } from '../cli.js'
+import type { Command } from './command.js'
 
 export const exportCommand: Command = {
   summary: "write this participant's log and its signed Hypercore head to a file for auditors",

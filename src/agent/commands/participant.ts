@@ -1,7 +1,7 @@
 /** Shared by commands that need an existing participant directory. */
 import { stat } from 'node:fs/promises'
 import Corestore from 'corestore'
-import { QuidError, ErrorCodes } from '../../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { paths } from '../dirs.js'
 
 /** Refuses, with the command to run, a directory that holds no participant. */

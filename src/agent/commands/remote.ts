@@ -5,15 +5,15 @@
  */
 import { resolve as resolvePath } from 'node:path'
 import { access, constants } from 'node:fs/promises'
-import { QuidError, ErrorCodes } from '../../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { parseAmount, parseAmounts } from '../../ledger/amounts.js'
-import { parseId } from '../../ledger/identity.js'
-import { fromHex } from '../../ledger/bytes.js'
+import { parseId } from '../../crypto/identity.js'
+import { fromHex } from '../../core/bytes.js'
 import { parseAddress } from '../../vnet/address.js'
 import { callAgent, type Json, type JsonObject } from '../control.js'
 import { participantDir, paths } from '../dirs.js'
 import { parseDuration } from '../duration.js'
-import type { Command, Io } from '../cli.js'
+import type { Command, Io } from './command.js'
 
 /** `--timeout 30s`: how long a command that needs a peer waits for it. */
 const timeoutOption = { timeout: { type: 'string' } } as const

@@ -3,14 +3,14 @@
  * usage flushed to the log, logs closed, the swarm left, the control socket removed.
  * `quid testnet` runs a private DHT bootstrap for loopback or LAN networks.
  */
-import { QuidError, ErrorCodes } from '../../ledger/errors.js'
+import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { parseAmounts, type Amounts } from '../../ledger/amounts.js'
-import { formatId } from '../../ledger/identity.js'
+import { formatId } from '../../crypto/identity.js'
 import { startTestnet } from '../../exchange/testnet.js'
 import { formatAddress } from '../../vnet/address.js'
 import { Agent } from '../agent.js'
 import { participantDir } from '../dirs.js'
-import type { Command, Io } from '../cli.js'
+import type { Command, Io } from './command.js'
 
 /** Resolves on the first SIGINT or SIGTERM (the listeners are removed afterwards). */
 function untilSignal(): Promise<string> {

@@ -8,7 +8,7 @@ import {
   writeKeyFile,
   formatId,
   parseId
-} from '../../src/ledger/identity.js'
+} from '../../src/crypto/identity.js'
 
 test('a key file is written 0600 and read back', async (t) => {
   const dir = await tmp(t)

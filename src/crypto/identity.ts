@@ -9,8 +9,8 @@ import { open, readFile, stat, writeFile, rename, mkdir } from 'node:fs/promises
 import { dirname } from 'node:path'
 import { publicKeyOf } from './verify.js'
 import z32 from 'z32'
-import { QuidError, ErrorCodes } from './errors.js'
-import { equal, fromHex, toHex } from './bytes.js'
+import { QuidError, ErrorCodes } from '../core/errors.js'
+import { equal, fromHex, toHex } from '../core/bytes.js'
 
 export interface KeyPair {
   readonly publicKey: Uint8Array

@@ -8,8 +8,8 @@ import {
   blake2b256Sodium,
   signable,
   namespace
-} from '../../src/ledger/hash.js'
-import { toHex } from '../../src/ledger/bytes.js'
+} from '../../src/crypto/hash.js'
+import { toHex } from '../../src/core/bytes.js'
 
 const hex = (b: Uint8Array): string => toHex(b)
 

@@ -15,9 +15,9 @@ import {
   signFast,
   isStrictKey,
   type Engine
-} from '../../src/ledger/verify.js'
-import { keyPairFromSeed } from '../../src/ledger/identity.js'
-import { fromHex, toHex } from '../../src/ledger/bytes.js'
+} from '../../src/crypto/verify.js'
+import { keyPairFromSeed } from '../../src/crypto/identity.js'
+import { fromHex, toHex } from '../../src/core/bytes.js'
 
 const hex = (s: string): Uint8Array => fromHex(s, s.length / 2, 'vector')
 const L = 2n ** 252n + 27742317777372353535851937790883648493n

@@ -3,8 +3,8 @@
 // signatures from keys used many times (each key's table built once, then reused), as in a replay.
 import { test } from 'tap'
 import { createRequire } from 'node:module'
-import { native } from '../../src/ledger/native.js'
-import { verifyTables, verifySodium, verifyNoble } from '../../src/ledger/verify.js'
+import { native } from '../../src/crypto/native.js'
+import { verifyTables, verifySodium, verifyNoble } from '../../src/crypto/verify.js'
 
 interface SodiumTest {
   crypto_core_ed25519_scalar_random(out: Buffer): void

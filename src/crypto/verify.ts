@@ -20,7 +20,7 @@
  * and non-canonical keys. OpenSSL does not refuse small-order keys, so a key is first checked once
  * with noble (and cached). An acceptance by the fast engine is therefore final; a refusal is
  * confirmed by noble, so the verdict is the rule's on every input. Refusals are rare on honest
- * data, so the hot path never touches noble. test/ledger/verify.test.ts holds every engine to the
+ * data, so the hot path never touches noble. test/crypto/verify.test.ts holds every engine to the
  * reference on RFC 8032, Wycheproof, malleated, non-canonical and small-order inputs.
  */
 import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto'
@@ -28,7 +28,7 @@ import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { sodium } from './sodium.js'
 import { native } from './native.js'
-import { remember } from './remember.js'
+import { remember } from '../core/remember.js'
 
 ed.hashes.sha512 = sha512
 

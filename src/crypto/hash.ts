@@ -6,7 +6,7 @@
  * anything else the same key signs (Hypercore's own tree signatures use their own namespace).
  */
 import { blake2b } from '@noble/hashes/blake2.js'
-import { fresh } from './slab.js'
+import { fresh } from '../core/slab.js'
 import { sodium } from './sodium.js'
 
 // libsodium's crypto_generichash is BLAKE2b (RFC 7693) too, unkeyed here, with the output length
