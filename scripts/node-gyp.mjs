@@ -1,6 +1,6 @@
 /**
- * Where node-gyp and the Node headers are, for the two native builds of `postinstall`
- * (patch-isolated-vm.mjs and build-native.mjs): npm's own copies, never a download.
+ * Where node-gyp and the Node headers are, for the native build of `postinstall`
+ * (build-native.mjs): npm's own copies, never a download.
  */
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'

@@ -22,8 +22,8 @@ const host = $0
 const self = $1
 const owner = $2
 // Realm hardening, before any guest code: shrinking or detaching a buffer under a view is what
-// aborted V8 in isolated-vm 5; blocking waits and WebAssembly memories escape the CPU and heap
-// meters.
+// aborted V8 in isolated-vm 5, and no guest needs it; blocking waits and WebAssembly memories
+// escape the CPU and heap meters.
 for (const name of ['resize', 'transfer', 'transferToFixedLength']) delete ArrayBuffer.prototype[name]
 delete globalThis.SharedArrayBuffer
 delete Atomics.wait

@@ -3,6 +3,7 @@
  * `capacity` record, and the bare isolate the `host` benchmark compares admission and metering to.
  */
 import ivm from 'isolated-vm'
+import { cpuNowNs } from './thread-clock.js'
 
 /**
  * The reference workload of the MIPS rating: 5,000,000 iterations of a loop body counted as 10
@@ -13,19 +14,23 @@ export const CALIBRATION_CODE =
   'let x = 0; for (let i = 0; i < 5e6; i++) { x = (x + i * 7) ^ (x >>> 3) } x'
 export const CALIBRATION_MI = 50
 
-/** Runs the workload once to warm up, then `runs` times; returns the median rating in MI/s. */
+/**
+ * Runs the workload once to warm up, then `runs` times on this thread (`applySync`), timing each
+ * run with this thread's CPU clock (thread-clock.ts), so that another process competing for the
+ * cores does not lower the rating; returns the median rating in MI/s.
+ */
 export async function calibrate(runs: number): Promise<{ mips: number; samples: number[] }> {
   const isolate = new ivm.Isolate({ memoryLimit: 16 })
   try {
     const context = await isolate.createContext()
     const script = await isolate.compileScript(`(function () { ${CALIBRATION_CODE} })`)
     const fn = (await script.run(context, { reference: true })) as ivm.Reference
-    await fn.apply(undefined, [])
+    fn.applySync(undefined, [])
     const samples: number[] = []
     for (let i = 0; i < runs; i++) {
-      const before = isolate.cpuTime
-      await fn.apply(undefined, [])
-      const seconds = Number(isolate.cpuTime - before) / 1e9
+      const before = cpuNowNs()
+      fn.applySync(undefined, [])
+      const seconds = (cpuNowNs() - before) / 1e9
       samples.push(Math.max(1, Math.round(CALIBRATION_MI / seconds)))
     }
     const sorted = [...samples].sort((x, y) => x - y)

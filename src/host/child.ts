@@ -1,7 +1,7 @@
 /**
  * Entry of a sandbox process: holds guests' isolates and answers the host's requests over IPC
  * (protocol.ts). Started by sandbox.ts; never imported by the host itself, so a V8 abort in here
- * (isolated-vm 5 has one, see docs/HOST.md) takes down this process only.
+ * (or an escape; see docs/HOST.md, "Where guests run") takes down this process only.
  */
 import { GuestRuntime, makeSpare, type Spare } from './runtime.js'
 import { bare, calibrate } from './calibrate.js'

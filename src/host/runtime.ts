@@ -6,11 +6,11 @@
  * budget would run out, if sooner) and reads the sandbox process's CPU time. The host runs one call
  * per sandbox at a time, so that time is this guest's (plus the sandbox's own small overhead). When
  * it reaches the budget, or the call outlives its wall-clock cap, the isolate is disposed, which
- * stops the running code at once. A call that returns is charged the isolate's own CPU time
- * (`isolate.cpuTime`, thread CPU time once scripts/patch-isolated-vm.mjs has run). A guest whose
- * CPU budget covers the whole wall-clock cap runs on the sandbox's main thread instead, stopped by
- * isolated-vm's timeout (see `syncable`); there a guest that has run out of net or disk credit
- * mid-call finishes the call, but every host function refuses it from then on.
+ * stops the running code at once; such a call, which runs on isolated-vm's pool, is charged the
+ * process's CPU time. A guest whose CPU budget covers the whole wall-clock cap runs on the
+ * sandbox's main thread instead, stopped by isolated-vm's timeout (see `syncable`), and is charged
+ * that thread's CPU time over the call (thread-clock.ts); there a guest that has run out of net or
+ * disk credit mid-call finishes the call, but every host function refuses it from then on.
  */
 import ivm from 'isolated-vm'
 import { randomBytes } from 'node:crypto'
@@ -21,6 +21,7 @@ import { fromLatin1, latin1 } from './protocol.js'
 import type { Budget, CallKind, CallResult, Event, GuestSpec } from './protocol.js'
 import type { EvictReason } from '../ledger/records.js'
 import { parseAddress } from '../vnet/address.js'
+import { cpuNowNs, processCpuNowNs } from './thread-clock.js'
 
 function isAddress(to: string): boolean {
   try {
@@ -83,6 +84,8 @@ interface CallState {
   outcome?: string
   /** Wakes a call waiting for that outcome (it came, or the guest was ended). */
   wake?: () => void
+  /** CPU ns of this thread over a call run on it (`applySync`); unset for a call on the pool. */
+  cpuNs?: number
 }
 
 /**
@@ -142,7 +145,7 @@ export class GuestRuntime {
 
   /** Builds the realm and runs the guest's code once (its top level), metered like a call. */
   async load(budget: Budget): Promise<CallResult> {
-    // The context first: while V8 is still making it, cpuTime reads wall time (see metered()).
+    // The context first: making it is the host's work, done ahead (a spare), not the guest's.
     const context = await this.prepared
     return this.metered(budget, false, async () => {
       this.context = context
@@ -188,9 +191,17 @@ export class GuestRuntime {
       if (!dispatch) throw new End('crashed')
       const args = [kind, data, from, st.seq]
       const opts = { timeout: budget.wallMs, result: { copy: true } } as const
-      const out = sync
-        ? dispatch.applySync(undefined, args, opts)
-        : await dispatch.apply(undefined, args, opts)
+      let out: unknown
+      if (sync) {
+        // The guest runs on this thread: the thread's clock over the call is its charge, and the
+        // host functions it called on the way are in it (they run here too, on its behalf).
+        const t0 = cpuNowNs()
+        try {
+          out = dispatch.applySync(undefined, args, opts)
+        } finally {
+          st.cpuNs = cpuNowNs() - t0
+        }
+      } else out = await dispatch.apply(undefined, args, opts)
       if (typeof out === 'string') return out
       // A handler returned a promise. Its outcome is reported through hostCall('done'), in the
       // microtasks that ran before the call returned unless the guest awaits something that
@@ -217,13 +228,11 @@ export class GuestRuntime {
   ): Promise<CallResult> {
     const st: CallState = { budget, netOut: 0, sends: 0, logs: 0, seq: ++this.calls }
     this.current = st
-    const cpu0 = this.isolate.cpuTime
-    const proc0 = process.cpuUsage()
+    const proc0 = processCpuNowNs()
     const t0 = process.hrtime.bigint()
-    const procNs = (): bigint => {
-      const u = process.cpuUsage(proc0)
-      return BigInt(u.user + u.system) * 1000n
-    }
+    // A call on isolated-vm's pool runs on another thread, whose clock cannot be read from here:
+    // the process's CPU time is its charge (docs/HOST.md, "Metering").
+    const procNs = (): bigint => BigInt(Math.round(processCpuNowNs() - proc0))
     let timer: NodeJS.Timeout | null = null
     const check = (): void => {
       const used = procNs()
@@ -263,15 +272,10 @@ export class GuestRuntime {
     const wallNs = process.hrtime.bigint() - t0
     // The process's CPU time is the charge only when the isolate is gone (its own clock with it);
     // reading it costs as much as the rest of the bookkeeping, so it is read only then.
-    let cpuNs = 0n
+    const cpuNs =
+      state.cpuNs === undefined ? procNs() : BigInt(Math.max(0, Math.round(state.cpuNs)))
     let memory = 0
-    if (this.isolate.isDisposed) cpuNs = procNs()
-    else {
-      // While an isolate runs, cpuTime adds the wall time of the running slice (another thread's
-      // CPU clock cannot be read); once it stops, that slice counts its thread CPU time instead,
-      // so a reading taken mid-run can exceed a later one. Never charge less than nothing.
-      const delta = this.isolate.cpuTime - cpu0
-      cpuNs = delta > 0n ? delta : 0n
+    if (!this.isolate.isDisposed) {
       const heap = this.isolate.getHeapStatisticsSync()
       memory = heap.used_heap_size + heap.externally_allocated_size
       if (cpuNs >= budget.cpuNs) this.end('cpu-exhausted')

@@ -112,7 +112,7 @@ t.test('hostile guests', async (t) => {
       'the guest caught the RangeError'
     )
   })
-  t.test('the resizable ArrayBuffer abort of isolated-vm 5', async (t) => {
+  t.test('the resizable ArrayBuffer pattern that aborted isolated-vm 5', async (t) => {
     const g = await deployGuest(s, owner, guestCode('resizable'), {
       cpu: 100_000n,
       disk: 1000n,

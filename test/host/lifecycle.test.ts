@@ -88,7 +88,7 @@ t.test('a sandbox crash: the running guest is billed and evicted, the others res
   const running = s.host.deliverTo(looper.id, 'x', new Uint8Array([1]))
   const queued = s.host.deliverTo(bystander.id, 'client', new Uint8Array([1]))
   await new Promise((r) => setTimeout(r, 100))
-  // Stands in for the V8 abort isolated-vm 5 has (docs/HOST.md): the process dies at once.
+  // Stands in for a V8 abort (docs/HOST.md, "Where guests run"): the process dies at once.
   sandbox?.kill()
   t.equal(await running, false, 'the running call fails')
   t.equal(await queued, true, "the other guest's message is delivered after the restart")

@@ -9,11 +9,13 @@ import type { EvictEvent, Packet } from '../../src/host/host.js'
 import type { UsageRecord } from '../../src/ledger/records.js'
 
 const SLICE_MS = 50
+const WALL_MS = 1000
 
 t.test('metering', async (t) => {
   const packets: Packet[] = []
   const s = await startHost(t, {
     meteringSliceMs: SLICE_MS,
+    callWallMs: WALL_MS,
     sandboxes: 1,
     usageIntervalMs: 60_000,
     router: { send: (p) => packets.push(p) }
@@ -47,6 +49,21 @@ t.test('metering', async (t) => {
       t.equal(g?.used.cpu, budget)
     }
   )
+
+  t.test('a guest that waits is billed about nothing for the wait', async (t) => {
+    // Its start handler's promise never settles: the call lasts the whole wall-clock cap, while
+    // the guest's code ran for microseconds. A wall-time meter would bill it the whole second.
+    const err = await deployGuest(s, owner, guestCode('never-settles'), {
+      cpu: BigInt(s.host.mips) * 10n
+    }).catch((e) => e)
+    const ev = evicted.get(err.details.guest) as EvictEvent
+    t.equal(ev.reason, 'misbehaved', 'ended at the wall-clock cap')
+    const wallMi = (BigInt(s.host.mips) * BigInt(WALL_MS)) / 1000n
+    t.ok(
+      ev.measuredCpu * 20n < wallMi,
+      `billed ${ev.measuredCpu} MI, under 5% of the ${wallMi} MI its ${WALL_MS} ms would cost`
+    )
+  })
 
   t.test('net and disk are counted to the byte', async (t) => {
     const g = await deployGuest(s, owner, guestCode('echo'), {
