@@ -18,7 +18,7 @@ import { guestFile } from './guests.js'
  * Joe's cpu credit for the remailer on Alice's machine: enough to start and carry the newbies'
  * letters, small enough that their prepaid traffic uses it up within the demo.
  */
-export const REMAILER_A_CPU = '150MI'
+export const REMAILER_A_CPU = '2000MI'
 export const MAILBOX_DISK = 1_000_000
 export const CARD = 'net=1MB'
 const LETTERS = ['Meet at the usual place, Thursday.', 'The documents are in the locker.']
