@@ -5,10 +5,10 @@
  * (docs/EXAMPLES.md).
  *
  * The hash is computed here, in the guest's own JavaScript, so every try is guest CPU time the
- * host meters and bills (crypto the host does for a guest is not billed): when the cpu credit ends
+ * host meters and bills (as it does the crypto it runs for a guest): when the cpu credit ends
  * mid-search, the host evicts the cracker on the spot and deletes its files.
  *
- * A handler may run at most a few seconds (the host's wall-clock cap), so the search goes in
+ * A handler may run at most about a second (the host's wall-clock cap), so the search goes in
  * chunks: after each chunk the cracker saves where it is, reports to its owner and continues in a
  * new call (a timer when the host has them, else a message to itself).
  *

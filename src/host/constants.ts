@@ -3,14 +3,16 @@ export const HOST_DEFAULTS = {
   /** Per-isolate memory limit (MB): isolated-vm's heap limit and the metered limit on heap + external. */
   memoryLimitMb: 64,
   /** A handler call (or the code's first run) that lasts longer than this is disposed: `misbehaved`. */
-  callWallMs: 5000,
+  callWallMs: 1000,
   /** How often the sandbox reads a running call's CPU time; the most a guest can overdraw its credit. */
   meteringSliceMs: 10,
   /** How often usage is appended to the log, in one batch for every guest whose figures moved. */
   usageIntervalMs: 10_000,
   /** Guests running at once (admissions in progress included); past it deploys get `host-full`. */
   maxGuests: 512,
-  /** Sandbox processes sharing the guests (see docs/HOST.md). */
+  /** Where guests run: in the host's process (`isolate`) or in sandbox processes (docs/HOST.md). */
+  isolation: 'isolate' as 'isolate' | 'process',
+  /** Sandbox processes sharing the guests, with isolation `process` (see docs/HOST.md). */
   sandboxes: 2,
   /** Largest code bundle accepted, in bytes. */
   maxCodeBytes: 1024 * 1024,

@@ -24,6 +24,7 @@ import { HOST_DEFAULTS } from './constants.js'
 import { SandboxCrashed } from './sandbox.js'
 import { Billing } from './billing.js'
 import { Pool } from './pool.js'
+import type { Isolation } from './place.js'
 import { Traffic, type CallKind } from './traffic.js'
 import { restore } from './restore.js'
 import type { CallResult } from './protocol.js'
@@ -65,6 +66,7 @@ export class Host extends ReadyResource {
       meteringSliceMs: opts.meteringSliceMs ?? HOST_DEFAULTS.meteringSliceMs,
       usageIntervalMs: opts.usageIntervalMs ?? HOST_DEFAULTS.usageIntervalMs,
       maxGuests: opts.maxGuests ?? HOST_DEFAULTS.maxGuests,
+      isolation: opts.isolation ?? HOST_DEFAULTS.isolation,
       sandboxes: opts.sandboxes ?? HOST_DEFAULTS.sandboxes,
       maxCodeBytes: opts.maxCodeBytes ?? HOST_DEFAULTS.maxCodeBytes,
       maxSendsPerCall: opts.maxSendsPerCall ?? HOST_DEFAULTS.maxSendsPerCall,
@@ -82,14 +84,22 @@ export class Host extends ReadyResource {
       },
       opts.router
     )
-    this.pool = new Pool({
-      guest: (id) => this.guests.get(id),
-      evict: (g, reason) => this.evict(g, reason),
-      revive: (g) => this.revive(g),
-      event: (e) => this.traffic.onEvent(e),
-      crashed: (info) => this.emit('crash', info),
-      report: (err) => this.report(err)
-    })
+    this.pool = new Pool(
+      {
+        guest: (id) => this.guests.get(id),
+        evict: (g, reason) => this.evict(g, reason),
+        revive: (g) => this.revive(g),
+        event: (e) => this.traffic.onEvent(e),
+        crashed: (info) => this.emit('crash', info),
+        report: (err) => this.report(err)
+      },
+      this.opts.isolation
+    )
+  }
+
+  /** Where guests run (HostOptions.isolation). */
+  get isolation(): Isolation {
+    return this.opts.isolation
   }
 
   /** MI per second of CPU time, as published in the host's `capacity` record. */

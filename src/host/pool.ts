@@ -1,10 +1,13 @@
 /**
- * The sandbox pool: the sandbox processes guests run in, where each new guest is placed, and what
- * happens when one dies. A crash is recovered in order, one at a time: a fresh process takes the
+ * The places guests run in: the host's own process (isolation `isolate`), or a pool of sandbox
+ * processes (isolation `process`); where each new guest is placed, and what happens when a
+ * sandbox process dies. A crash is recovered in order, one at a time: a fresh process takes the
  * dead one's place, the guest that was running when it died is billed and evicted, and every other
  * guest it held starts again in the fresh one from its code and store.
  */
 import { Sandbox, SandboxCrashed } from './sandbox.js'
+import { InProcess } from './in-process.js'
+import type { Isolation, Place } from './place.js'
 import type { Event } from './protocol.js'
 import type { Guest } from './types.js'
 import type { EvictReason } from '../ledger/records.js'
@@ -25,18 +28,23 @@ export interface Recovery {
 }
 
 export class Pool {
-  private sandboxes: Sandbox[] = []
+  private sandboxes: Place[] = []
   /** The crash recoveries so far, in order; calls caught by a crash wait for it. */
   recovering: Promise<void> = Promise.resolve()
 
-  constructor(private readonly recovery: Recovery) {}
+  constructor(
+    private readonly recovery: Recovery,
+    private readonly isolation: Isolation
+  ) {}
 
+  /** Starts the places: the host's process alone, or `count` sandbox processes. */
   async start(count: number): Promise<void> {
-    for (let i = 0; i < count; i++) this.sandboxes.push(await this.spawn())
+    const n = this.isolation === 'isolate' ? 1 : count
+    for (let i = 0; i < n; i++) this.sandboxes.push(await this.spawn())
   }
 
-  private async spawn(): Promise<Sandbox> {
-    const s = new Sandbox()
+  private async spawn(): Promise<Place> {
+    const s: Place = this.isolation === 'isolate' ? new InProcess() : new Sandbox()
     s.on('event', (e: Event) => this.recovery.event(e))
     s.on('crash', (err: SandboxCrashed) => {
       this.recovering = this.recovering
@@ -47,15 +55,15 @@ export class Pool {
     return s
   }
 
-  /** The host's MIPS rating, measured in the first sandbox (docs/HOST.md). */
+  /** The host's MIPS rating, measured where guests run (docs/HOST.md). */
   async calibrate(runs: number): Promise<{ mips: number; samples: number[] }> {
-    const r = await (this.sandboxes[0] as Sandbox).request({ op: 'calibrate', runs })
+    const r = await (this.sandboxes[0] as Place).request({ op: 'calibrate', runs })
     return { mips: r.mips as number, samples: r.samples ?? [] }
   }
 
-  /** Places a guest in the sandbox with the fewest guests. */
-  place(id: string): Sandbox {
-    let best = this.sandboxes[0] as Sandbox
+  /** Places a guest in the place with the fewest guests. */
+  place(id: string): Place {
+    let best = this.sandboxes[0] as Place
     for (const s of this.sandboxes) if (s.guests.size < best.guests.size) best = s
     best.guests.add(id)
     return best
@@ -67,8 +75,9 @@ export class Pool {
     if (!g.sandbox.exited) await g.sandbox.request({ op: 'dispose', guest: g.id }).catch(() => {})
   }
 
+  /** Process ids of the sandbox processes (none when guests run in the host's process). */
   pids(): number[] {
-    return this.sandboxes.map((s) => s.pid as number)
+    return this.isolation === 'process' ? this.sandboxes.map((s) => s.pid as number) : []
   }
 
   /** Per sandbox process: its resident memory (bytes) and how many guests it holds. */
@@ -88,7 +97,7 @@ export class Pool {
   }
 
   /** A sandbox died: bill and evict the guest that was running, move the others to a new sandbox. */
-  private async recover(dead: Sandbox, err: SandboxCrashed): Promise<void> {
+  private async recover(dead: Place, err: SandboxCrashed): Promise<void> {
     this.recovery.crashed({ guest: err.guest, exit: err.exit })
     const fresh = await this.spawn()
     this.sandboxes = this.sandboxes.map((s) => (s === dead ? fresh : s))

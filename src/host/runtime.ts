@@ -1,16 +1,18 @@
 /**
- * One guest inside a sandbox process: its isolate, its context with the `quid` global, its store,
- * and the metering of every call into it. Runs in the sandbox child only.
+ * One guest: its isolate, its context with the `quid` global, its store, and the metering of every
+ * call into it. Runs wherever the host keeps its guests: in the agent's own process (the default)
+ * or in a sandbox process (docs/HOST.md, "Where guests run").
  *
- * Metering a call: a timer on the sandbox's main thread wakes every `sliceMs` (or when the CPU
- * budget would run out, if sooner) and reads the sandbox process's CPU time. The host runs one call
- * per sandbox at a time, so that time is this guest's (plus the sandbox's own small overhead). When
- * it reaches the budget, or the call outlives its wall-clock cap, the isolate is disposed, which
- * stops the running code at once; such a call, which runs on isolated-vm's pool, is charged the
- * process's CPU time. A guest whose CPU budget covers the whole wall-clock cap runs on the
- * sandbox's main thread instead, stopped by isolated-vm's timeout (see `syncable`), and is charged
- * that thread's CPU time over the call (thread-clock.ts); there a guest that has run out of net or
- * disk credit mid-call finishes the call, but every host function refuses it from then on.
+ * Metering a call: every call into the guest (its code's first run included) runs on the calling
+ * thread (`applySync`, `runSync`), so that thread's own CPU clock over the call is exactly the
+ * guest's CPU time, the host functions it called on the way included (they run on that thread, on
+ * its behalf; thread-clock.ts). While the guest runs, no timer of ours can fire, so isolated-vm's
+ * timeout stops it: after the call's wall-clock cap, or, for a guest with less CPU credit than
+ * that, after its credit and one slice (`callTimeoutMs`): a thread cannot use more CPU time than
+ * wall time, so the credit bounds it.
+ * A guest that runs out of net or disk credit mid-call finishes the call, but every host function
+ * refuses it from then on. A handler whose promise is still pending when the call returns waits
+ * on no CPU of ours, up to the wall-clock cap.
  */
 import ivm from 'isolated-vm'
 import { randomBytes } from 'node:crypto'
@@ -21,7 +23,7 @@ import { fromLatin1, latin1 } from './protocol.js'
 import type { Budget, CallKind, CallResult, Event, GuestSpec } from './protocol.js'
 import type { EvictReason } from '../ledger/records.js'
 import { parseAddress } from '../vnet/address.js'
-import { cpuNowNs, processCpuNowNs } from './thread-clock.js'
+import { cpuNowNs } from './thread-clock.js'
 
 function isAddress(to: string): boolean {
   try {
@@ -84,26 +86,34 @@ interface CallState {
   outcome?: string
   /** Wakes a call waiting for that outcome (it came, or the guest was ended). */
   wake?: () => void
-  /** CPU ns of this thread over a call run on it (`applySync`); unset for a call on the pool. */
-  cpuNs?: number
+  /** CPU ns of this thread over the guest's code in this call. */
+  cpuNs: number
 }
 
 /**
- * Whether a handler call may run on the sandbox's main thread (`applySync`) rather than on
- * isolated-vm's thread pool (`apply`). The pool costs four thread hand-offs per call (there, the
- * result back, and the same again for every host function the guest calls, such as `quid.send`),
- * about 0.2 ms of a 0.25 ms call; on the main thread the call itself takes a few µs.
- *
- * While the main thread runs the guest, the metering timer cannot fire, so only isolated-vm's
- * wall-clock `timeout` can stop it. That covers the call's microtasks too (the isolate's microtask
- * policy is V8's automatic one: they run before the outermost call returns), and a thread cannot
- * use more CPU time than wall time, so the call is bounded by the CPU budget exactly when the
- * budget covers the whole wall-clock cap. A guest with less CPU left than that runs on the pool,
- * where the timer reads the process's CPU time every slice and stops it at its budget.
+ * Whether the call's CPU budget covers its whole wall-clock cap: then the cap alone bounds it
+ * (a thread cannot use more CPU time than wall time), and reaching it means the guest ran too long
+ * (`misbehaved`); otherwise the budget is the bound and reaching it means `cpu-exhausted`.
  */
 export function syncable(budget: Budget): boolean {
   return budget.cpuNs >= BigInt(budget.wallMs) * 1_000_000n
 }
+
+/**
+ * How long isolated-vm lets a call run, on the wall clock: the wall-clock cap, or, when the CPU
+ * credit is less, the credit plus half a metering slice, so that a thread descheduled for a
+ * moment is not stopped short of its credit, while the overdraft, with the time isolated-vm takes
+ * to stop the code, stays within one slice. A guest stopped this way has spent its credit and
+ * pays all of it (billing.ts).
+ */
+export function callTimeoutMs(budget: Budget): number {
+  if (syncable(budget)) return budget.wallMs
+  const creditMs = Number(budget.cpuNs) / 1e6
+  return Math.max(1, Math.min(budget.wallMs, Math.round(creditMs + budget.sliceMs / 2)))
+}
+
+/** isolated-vm's error for a call stopped by its `timeout`. */
+const isTimeout = (err: unknown): boolean => /timed out/i.test((err as Error).message)
 
 /** The longest a guest timer may be set for, and how many may be pending at once. */
 export const MAX_TIMER_MS = 3_600_000
@@ -147,34 +157,40 @@ export class GuestRuntime {
   async load(budget: Budget): Promise<CallResult> {
     // The context first: making it is the host's work, done ahead (a spare), not the guest's.
     const context = await this.prepared
-    return this.metered(budget, false, async () => {
+    return this.metered(budget, (st) => {
       this.context = context
       const host = new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown) =>
         this.hostCall(op, a, b, c)
       )
-      const boot = (await bootstrapScript(this.isolate).run(context, {
-        reference: true
-      })) as ivm.Reference
-      this.dispatch = (await boot.apply(undefined, [host, this.spec.self, this.spec.owner], {
-        result: { reference: true }
-      })) as ivm.Reference
-      boot.release()
+      this.onThread(st, () => {
+        const boot = bootstrapScript(this.isolate).runSync(context, {
+          reference: true
+        }) as ivm.Reference
+        this.dispatch = boot.applySync(undefined, [host, this.spec.self, this.spec.owner], {
+          result: { reference: true }
+        }) as ivm.Reference
+        boot.release()
+      })
       let script: ivm.Script
       try {
-        script = await this.isolate.compileScript(this.spec.code, { filename: 'guest.js' })
+        script = this.onThread(st, () =>
+          this.isolate.compileScriptSync(this.spec.code, { filename: 'guest.js' })
+        )
       } catch (err) {
         this.detail = (err as Error).message
         throw new End('misbehaved')
       }
+      // What the realm and the compile took is spent: the code's run gets what is left.
+      const left = { ...budget, cpuNs: budget.cpuNs - BigInt(Math.round(st.cpuNs)) }
       try {
         // The completion value stays in the isolate: a Reference, released at once, never a copy.
-        const completion = (await script.run(context, {
-          timeout: budget.wallMs,
-          reference: true
-        })) as ivm.Reference
+        const completion = this.onThread(st, () =>
+          script.runSync(context, { timeout: callTimeoutMs(left), reference: true })
+        ) as ivm.Reference
         completion.release()
       } catch (err) {
         if (this.ending || this.isolate.isDisposed) throw err
+        if (isTimeout(err) && !syncable(left)) throw new End('cpu-exhausted')
         this.detail = (err as Error).message
         throw new End('misbehaved')
       }
@@ -185,23 +201,18 @@ export class GuestRuntime {
   /** Calls the guest's handlers for `kind`; `data` is the payload as latin1 text ('' for none). */
   call(kind: CallKind, data: string, from: string, budget: Budget): Promise<CallResult> {
     if (kind === 'timer' && this.timers > 0) this.timers--
-    const sync = syncable(budget)
-    return this.metered(budget, sync, async (st, watch) => {
+    return this.metered(budget, async (st, watch) => {
       const dispatch = this.dispatch
       if (!dispatch) throw new End('crashed')
       const args = [kind, data, from, st.seq]
-      const opts = { timeout: budget.wallMs, result: { copy: true } } as const
+      const opts = { timeout: callTimeoutMs(budget), result: { copy: true } } as const
       let out: unknown
-      if (sync) {
-        // The guest runs on this thread: the thread's clock over the call is its charge, and the
-        // host functions it called on the way are in it (they run here too, on its behalf).
-        const t0 = cpuNowNs()
-        try {
-          out = dispatch.applySync(undefined, args, opts)
-        } finally {
-          st.cpuNs = cpuNowNs() - t0
-        }
-      } else out = await dispatch.apply(undefined, args, opts)
+      try {
+        out = this.onThread(st, () => dispatch.applySync(undefined, args, opts))
+      } catch (err) {
+        if (isTimeout(err) && !syncable(budget) && !this.ending) throw new End('cpu-exhausted')
+        throw err
+      }
       if (typeof out === 'string') return out
       // A handler returned a promise. Its outcome is reported through hostCall('done'), in the
       // microtasks that ran before the call returned unless the guest awaits something that
@@ -216,40 +227,39 @@ export class GuestRuntime {
   }
 
   /**
-   * Runs a call and measures it. The timer that enforces the CPU budget and the wall-clock cap is
-   * set at the start, or, with `deferWatch` (a call on the main thread, see `syncable`), only when
-   * `run` asks for it by calling `watch`: until then the main thread is busy with the guest and
-   * the timer could not fire anyway.
+   * Runs guest code on this thread and adds this thread's CPU time over it to the call's charge,
+   * whether it returns or throws (a timeout, the heap limit).
+   */
+  private onThread<T>(st: CallState, fn: () => T): T {
+    const t0 = cpuNowNs()
+    try {
+      return fn()
+    } finally {
+      st.cpuNs += cpuNowNs() - t0
+    }
+  }
+
+  /**
+   * Runs a call and measures it. Guest code runs only inside `onThread`, which meters it; `watch`
+   * starts the one timer a call may need, for a handler's promise still pending when its code has
+   * returned: it ends the guest at the wall-clock cap.
    */
   private async metered(
     budget: Budget,
-    deferWatch: boolean,
-    run: (st: CallState, watch: () => void) => Promise<string>
+    run: (st: CallState, watch: () => void) => string | Promise<string>
   ): Promise<CallResult> {
-    const st: CallState = { budget, netOut: 0, sends: 0, logs: 0, seq: ++this.calls }
+    const st: CallState = { budget, netOut: 0, sends: 0, logs: 0, seq: ++this.calls, cpuNs: 0 }
     this.current = st
-    const proc0 = processCpuNowNs()
     const t0 = process.hrtime.bigint()
-    // A call on isolated-vm's pool runs on another thread, whose clock cannot be read from here:
-    // the process's CPU time is its charge (docs/HOST.md, "Metering").
-    const procNs = (): bigint => BigInt(Math.round(processCpuNowNs() - proc0))
     let timer: NodeJS.Timeout | null = null
-    const check = (): void => {
-      const used = procNs()
-      const wall = Number(process.hrtime.bigint() - t0) / 1e6
-      if (used >= budget.cpuNs) return this.end('cpu-exhausted')
-      if (wall >= budget.wallMs)
-        return this.end('misbehaved', `a call ran longer than ${budget.wallMs} ms`)
-      const leftMs = Number(budget.cpuNs - used) / 1e6
-      timer = setTimeout(check, Math.max(1, Math.min(budget.sliceMs, leftMs, budget.wallMs - wall)))
-    }
     const watch = (): void => {
       if (timer || this.ending) return
       const wall = Number(process.hrtime.bigint() - t0) / 1e6
-      const leftMs = Math.min(Number(budget.cpuNs) / 1e6, budget.wallMs - wall)
-      timer = setTimeout(check, Math.max(1, Math.min(budget.sliceMs, leftMs)))
+      timer = setTimeout(
+        () => this.end('misbehaved', `a call ran longer than ${budget.wallMs} ms`),
+        Math.max(1, budget.wallMs - wall)
+      )
     }
-    if (!deferWatch) watch()
     let error: string | undefined
     try {
       const out = await run(st, watch)
@@ -260,20 +270,15 @@ export class GuestRuntime {
         // isolated-vm disposes an isolate that passes its heap limit; anything else thrown out of a
         // call (a timeout, a copy failure) is the guest's doing too.
         if (this.isolate.isDisposed) this.ending = 'memory-exceeded'
-        else if (/timed out/i.test((err as Error).message))
-          this.end('misbehaved', (err as Error).message)
+        else if (isTimeout(err)) this.end('misbehaved', (err as Error).message)
         else error = (err as Error).message
       }
     } finally {
       if (timer) clearTimeout(timer)
     }
-    const state = st
     this.current = null
     const wallNs = process.hrtime.bigint() - t0
-    // The process's CPU time is the charge only when the isolate is gone (its own clock with it);
-    // reading it costs as much as the rest of the bookkeeping, so it is read only then.
-    const cpuNs =
-      state.cpuNs === undefined ? procNs() : BigInt(Math.max(0, Math.round(state.cpuNs)))
+    const cpuNs = BigInt(Math.max(0, Math.round(st.cpuNs)))
     let memory = 0
     if (!this.isolate.isDisposed) {
       const heap = this.isolate.getHeapStatisticsSync()
@@ -281,13 +286,7 @@ export class GuestRuntime {
       if (cpuNs >= budget.cpuNs) this.end('cpu-exhausted')
       else if (memory > this.spec.memoryLimitMb * 1024 * 1024) this.end('memory-exceeded')
     }
-    const result: CallResult = {
-      cpuNs,
-      wallNs,
-      netOut: state.netOut,
-      disk: this.store.bytes,
-      memory
-    }
+    const result: CallResult = { cpuNs, wallNs, netOut: st.netOut, disk: this.store.bytes, memory }
     if (error !== undefined) result.error = error
     if (this.ending) {
       result.ended = this.ending

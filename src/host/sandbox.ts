@@ -1,5 +1,5 @@
 /**
- * The host's side of one sandbox process: spawns it, sends requests, and runs guest code there one
+ * The host's side of one sandbox process (HostOptions.isolation `process`): spawns it, sends requests, and runs guest code there one
  * call at a time, so that if the process dies the guest that was running is known for certain.
  *
  * The child's entry sits next to this file: child.js when running from dist, child.ts under tsx
@@ -10,11 +10,8 @@ import { EventEmitter } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { dirname, extname, join } from 'node:path'
 import { decodeCallReply, encodeCall, isPacked } from './protocol.js'
-import type { ChildMessage, Event, Reply, Request } from './protocol.js'
-
-type Body<R> = R extends unknown ? Omit<R, 'id'> : never
-export type RequestBody = Body<Request>
-export type OkReply = Extract<Reply, { ok: true }>
+import type { ChildMessage, Event, Request } from './protocol.js'
+import type { OkReply, Place, RequestBody } from './place.js'
 
 /** The sandbox process died while requests were outstanding. */
 export class SandboxCrashed extends Error {
@@ -43,7 +40,7 @@ const ENTRY = join(dirname(here), 'child' + ext)
 // --no-node-snapshot: isolated-vm asks for it on Node 20 and later (its README).
 const EXEC_ARGV = ext === '.ts' ? ['--import', 'tsx', '--no-node-snapshot'] : ['--no-node-snapshot']
 
-export class Sandbox extends EventEmitter {
+export class Sandbox extends EventEmitter implements Place {
   private child: ChildProcess | null = null
   private nextId = 1
   private readonly pending = new Map<number, Pending>()

@@ -2,7 +2,7 @@
 import type { Ledger } from '../ledger/ledger.js'
 import type { EvictReason, ResourceVector } from '../ledger/records.js'
 import type { Amounts } from '../ledger/amounts.js'
-import type { Sandbox } from './sandbox.js'
+import type { Isolation, Place } from './place.js'
 
 /** A packet a guest sent, handed to the router. `from` is the guest's address. */
 export interface Packet {
@@ -29,6 +29,13 @@ export interface HostOptions {
   meteringSliceMs?: number
   usageIntervalMs?: number
   maxGuests?: number
+  /**
+   * Where guests run: `isolate` (default), each in its own isolate in the host's process;
+   * `process`, isolates spread over `sandboxes` sandbox processes, so that a V8 abort or escape
+   * takes down a sandbox, not the host (docs/HOST.md, "Where guests run").
+   */
+  isolation?: Isolation
+  /** Sandbox processes, with isolation `process`. */
   sandboxes?: number
   maxCodeBytes?: number
   maxSendsPerCall?: number
@@ -68,7 +75,8 @@ export interface Guest {
   disk: bigint
   /** What the log says was used (the last usage record). */
   logged: ResourceVector
-  sandbox: Sandbox
+  /** Where it runs (the host's process, or a sandbox process). */
+  sandbox: Place
   chain: Promise<unknown>
   /** Pending `quid.after` timers, cleared when the guest ends or the host closes. */
   timers: Set<NodeJS.Timeout>

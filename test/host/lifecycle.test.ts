@@ -66,6 +66,7 @@ t.test('the owner stops its guest early and unused credit returns', async (t) =>
 t.test('a sandbox crash: the running guest is billed and evicted, the others resume', async (t) => {
   const packets: Packet[] = []
   const s = await startHost(t, {
+    isolation: 'process',
     mips: 1000,
     sandboxes: 1,
     router: { send: (p) => packets.push(p) }

@@ -1,9 +1,9 @@
 /**
- * Handler calls on the sandbox's main thread (runtime.ts, `syncable`): a guest whose CPU credit
- * covers the wall-clock cap runs there, where the metering timer cannot fire, so isolated-vm's
- * timeout alone must stop it, microtasks included; a guest with less credit than the cap runs
- * where the timer stops it at its CPU budget. What a call sends reaches the router in order,
- * also past the size at which the sandbox sends a batch ahead of the reply.
+ * How a call is stopped (runtime.ts, `syncable` and `callTimeoutMs`): every call runs on the
+ * calling thread, where no timer can fire, so isolated-vm's timeout alone must stop it, microtasks
+ * included: at the wall-clock cap for a guest whose CPU credit covers it (`misbehaved`), at its
+ * credit for one with less (`cpu-exhausted`). What a call sends reaches the router in order, also
+ * past the size at which a sandbox sends a batch ahead of the reply.
  */
 import t, { type Test } from 'tap'
 import { participant } from '../helpers.js'
@@ -71,7 +71,7 @@ t.test('guests on the main thread', async (t) => {
     const ev = await evictedBy(t, guestCode('loop-handler'), { cpu: BIG, net: 100n })
     t.equal(ev.reason, 'misbehaved')
     t.match(ev.detail, /timed out/)
-    // Its isolate is gone, so the charge is the sandbox process's CPU time over the call.
+    // Charged the thread's CPU time over the call, up to the moment isolated-vm stopped it.
     t.ok(
       ev.measuredCpu > ev.before,
       `the call was charged (${ev.before} MI before, ${ev.measuredCpu} after)`

@@ -11,6 +11,7 @@ import { formatAddress } from '../../vnet/address.js'
 import { Agent } from '../agent.js'
 import { participantDir } from '../dirs.js'
 import type { Command, Io } from './command.js'
+import { ISOLATIONS, type Isolation } from '../../host/place.js'
 
 /** Resolves on the first SIGINT or SIGTERM (the listeners are removed afterwards). */
 function untilSignal(): Promise<string> {
@@ -45,7 +46,7 @@ function bootstrapList(text: string | undefined): string[] | undefined {
 export const upCommand: Command = {
   summary: 'run the agent in the foreground (Ctrl-C stops it cleanly)',
   usage:
-    'quid up [--bootstrap H:P,...] [--market NAME] [--host --capacity R [--mips N]] [--dir DIR] [--json]',
+    'quid up [--bootstrap H:P,...] [--market NAME] [--host --capacity R [--mips N] [--isolation isolate|process]] [--dir DIR] [--json]',
   options: {
     dir: { type: 'string' },
     json: { type: 'boolean' },
@@ -54,12 +55,13 @@ export const upCommand: Command = {
     market: { type: 'string' },
     host: { type: 'boolean' },
     capacity: { type: 'string' },
-    mips: { type: 'string' }
+    mips: { type: 'string' },
+    isolation: { type: 'string' }
   },
   async run(values, _positionals, io: Io) {
     const dir = participantDir(values.dir as string | undefined, io.env)
     const bootstrap = bootstrapList(values.bootstrap as string | undefined)
-    let host: { capacity: Amounts; mips?: number } | null = null
+    let host: { capacity: Amounts; mips?: number; isolation?: Isolation } | null = null
     if (values.host) {
       if (!values.capacity)
         throw new QuidError(
@@ -73,10 +75,19 @@ export const upCommand: Command = {
           throw new QuidError(ErrorCodes.BAD_ARGUMENT, '--mips must be a positive whole number')
         host.mips = mips
       }
-    } else if (values.capacity || values.mips) {
+      if (values.isolation !== undefined) {
+        const isolation = values.isolation as Isolation
+        if (!ISOLATIONS.includes(isolation))
+          throw new QuidError(
+            ErrorCodes.BAD_ARGUMENT,
+            `--isolation must be one of ${ISOLATIONS.join(', ')}, not ${JSON.stringify(values.isolation)}`
+          )
+        host.isolation = isolation
+      }
+    } else if (values.capacity || values.mips || values.isolation) {
       throw new QuidError(
         ErrorCodes.BAD_ARGUMENT,
-        '--capacity and --mips only make sense with --host'
+        '--capacity, --mips and --isolation only make sense with --host'
       )
     }
     const market = values.market as string | undefined
@@ -97,7 +108,7 @@ export const upCommand: Command = {
       address: formatAddress(agent.address),
       socket: agent.paths.socket,
       pid: process.pid,
-      host: agent.host ? { mips: agent.host.mips } : null
+      host: agent.host ? { mips: agent.host.mips, isolation: agent.host.isolation } : null
     }
     if (values.json) io.out(JSON.stringify(info))
     else
@@ -106,7 +117,7 @@ export const upCommand: Command = {
           `quid agent ${info.id}`,
           `  address  ${info.address}`,
           `  network  ${bootstrap ? bootstrap.join(',') : 'public HyperDHT'}, market ${market ?? 'quid'}`,
-          `  host     ${agent.host ? `yes, ${agent.host.mips} MIPS` : 'no'}`,
+          `  host     ${agent.host ? `yes, ${agent.host.mips} MIPS, guests isolated by ${agent.host.isolation === 'process' ? 'sandbox processes' : 'isolates in this process'}` : 'no'}`,
           `  control  ${info.socket}`,
           'running; Ctrl-C stops it'
         ].join('\n')
