@@ -1,5 +1,6 @@
 import { test, type Test } from 'tap'
-import { chmod, stat, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, link, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { createConnection, createServer } from 'node:net'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -157,11 +158,19 @@ test('only the owner can reach the socket: mode 0600 in a 0700 directory', async
     return
   }
   // As root, try from a process running as `nobody` (from `/`: it may not enter our working
-  // directory): the kernel refuses it.
+  // directory): the kernel refuses it. Our Node may sit under a directory that user may not enter
+  // (node_modules of a checkout in a 0700 temporary directory), so it runs a link to it, or a copy,
+  // in a directory of its own that it may enter.
+  const bin = await mkdtemp(join(tmpdir(), 'quid-probe-'))
+  t.teardown(() => rm(bin, { recursive: true, force: true }))
+  await chmod(bin, 0o755)
+  const node = join(bin, 'node')
+  await link(process.execPath, node).catch(() => copyFile(process.execPath, node))
+  await chmod(node, 0o755)
   const probe = async (): Promise<string> => {
     // Through env(1) without NODE_OPTIONS: the test runner adds modules to every node it starts,
     // which that user may not read.
-    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, '-e', script], {
+    const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', node, '-e', script], {
       uid: 65534,
       gid: 65534,
       cwd: '/'
