@@ -73,10 +73,13 @@ export class Billing {
     return undefined
   }
 
-  /** The usage an ending guest is billed: a guest that ran out pays all its CPU; its disk is freed. */
-  final(g: Guest, reason: EvictReason): ResourceVector {
+  /**
+   * The usage an ending guest is billed: what it used, capped at its credit (a guest stopped at its
+   * credit pays all of it, one stopped short of it on a busy machine only what it used); its disk
+   * is freed.
+   */
+  final(g: Guest): ResourceVector {
     const used = this.used(g)
-    if (reason === 'cpu-exhausted') used.cpu = g.reserved.cpu
     used.disk = 0n
     return used
   }

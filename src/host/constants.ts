@@ -8,6 +8,8 @@ export const HOST_DEFAULTS = {
   meteringSliceMs: 10,
   /** How often usage is appended to the log, in one batch for every guest whose figures moved. */
   usageIntervalMs: 10_000,
+  /** A guest with no call for this long hibernates: its isolate is disposed until its next call. */
+  hibernateAfterMs: 30_000,
   /** Guests running at once (admissions in progress included); past it deploys get `host-full`. */
   maxGuests: 512,
   /** Where guests run: in the host's process (`isolate`) or in sandbox processes (docs/HOST.md). */

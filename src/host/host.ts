@@ -24,6 +24,7 @@ import { HOST_DEFAULTS } from './constants.js'
 import { SandboxCrashed } from './sandbox.js'
 import { Billing } from './billing.js'
 import { Pool } from './pool.js'
+import { Hibernation } from './hibernation.js'
 import type { Isolation } from './place.js'
 import { Traffic, type CallKind } from './traffic.js'
 import { restore } from './restore.js'
@@ -52,6 +53,7 @@ export class Host extends ReadyResource {
   private timer: NodeJS.Timeout | null = null
   private readonly billing: Billing
   private readonly pool: Pool
+  private readonly hibernation: Hibernation
   private readonly traffic: Traffic
 
   constructor(opts: HostOptions) {
@@ -65,6 +67,7 @@ export class Host extends ReadyResource {
       callWallMs: opts.callWallMs ?? HOST_DEFAULTS.callWallMs,
       meteringSliceMs: opts.meteringSliceMs ?? HOST_DEFAULTS.meteringSliceMs,
       usageIntervalMs: opts.usageIntervalMs ?? HOST_DEFAULTS.usageIntervalMs,
+      hibernateAfterMs: opts.hibernateAfterMs ?? HOST_DEFAULTS.hibernateAfterMs,
       maxGuests: opts.maxGuests ?? HOST_DEFAULTS.maxGuests,
       isolation: opts.isolation ?? HOST_DEFAULTS.isolation,
       sandboxes: opts.sandboxes ?? HOST_DEFAULTS.sandboxes,
@@ -95,6 +98,11 @@ export class Host extends ReadyResource {
       },
       this.opts.isolation
     )
+    this.hibernation = new Hibernation(this.opts.hibernateAfterMs, {
+      guests: () => this.guests.values(),
+      sleep: (g) => this.sleep(g),
+      report: (err) => this.report(err)
+    })
   }
 
   /** Where guests run (HostOptions.isolation). */
@@ -135,10 +143,12 @@ export class Host extends ReadyResource {
       this.opts.usageIntervalMs
     )
     this.timer.unref()
+    this.hibernation.start()
   }
 
   protected override async _close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
+    this.hibernation.close()
     for (const g of this.guests.values()) this.traffic.clearTimers(g)
     await Promise.all([...this.guests.values()].map((g) => g.chain.catch(() => {})))
     await this.pool.recovering.catch(() => {})
@@ -200,7 +210,8 @@ export class Host extends ReadyResource {
       address: g.address,
       owner: g.owner,
       reserved: { ...g.reserved },
-      used: this.billing.used(g)
+      used: this.billing.used(g),
+      asleep: g.asleep
     }
   }
 
@@ -334,6 +345,9 @@ export class Host extends ReadyResource {
       logged: { ...used },
       sandbox: this.pool.place(id),
       chain: Promise.resolve(),
+      queued: 0,
+      lastActive: performance.now(),
+      asleep: false,
       timers: new Set(),
       ended: false
     }
@@ -344,9 +358,32 @@ export class Host extends ReadyResource {
 
   /** Runs `fn` after the guest's previous calls: handlers run one at a time per guest. */
   private enqueue<T>(g: Guest, fn: () => Promise<T>): Promise<T> {
-    const run = g.chain.then(fn, fn)
+    g.queued++
+    const done = (): void => {
+      g.queued--
+      g.lastActive = performance.now()
+    }
+    const run = g.chain.then(fn, fn).finally(done)
     g.chain = run.catch(() => {})
     return run
+  }
+
+  /** Hibernates a guest that is still idle once its queued calls are done (hibernation.ts). */
+  private sleep(g: Guest): Promise<void> {
+    return this.enqueue(g, async () => {
+      // Itself is the one queued call; anything that came in meanwhile keeps the guest awake.
+      if (g.ended || g.asleep || g.queued > 1) return
+      g.asleep = true
+      await g.sandbox.request({ op: 'dispose', guest: g.id })
+    })
+  }
+
+  /** Loads a hibernating guest again (top level, then `start`), before the call that woke it. */
+  private async wake(g: Guest): Promise<void> {
+    g.asleep = false
+    const { result, started } = await this.create(g)
+    await this.account(g, result)
+    if (started) await this.account(g, started)
   }
 
   /** Calls a handler; a sandbox crash caused by another guest is waited out and the call retried. */
@@ -356,6 +393,13 @@ export class Host extends ReadyResource {
         if (g.ended)
           throw new QuidError(ErrorCodes.GUEST_EVICTED, 'the guest has ended', { guest: g.id })
         try {
+          if (g.asleep) {
+            await this.wake(g)
+            if (g.ended)
+              throw new QuidError(ErrorCodes.GUEST_EVICTED, 'the guest ended as it woke', {
+                guest: g.id
+              })
+          }
           const body = {
             op: 'call' as const,
             guest: g.id,
@@ -441,7 +485,7 @@ export class Host extends ReadyResource {
     await this.pool.release(g)
     // rm does not follow symbolic links: a link inside the directory is removed, not its target.
     await rm(g.dir, { recursive: true, force: true })
-    const used = this.billing.final(g, reason)
+    const used = this.billing.final(g)
     await this.billing.evict(g.id, used, reason)
     const measuredCpu = this.billing.measuredCpu(g)
     const ev: EvictEvent = { guest: g.id, reason, used, measuredCpu, ...(detail ? { detail } : {}) }
@@ -451,6 +495,8 @@ export class Host extends ReadyResource {
 
   /** Starts a guest again from its code and store (after a sandbox crash or a host restart). */
   private async revive(g: Guest): Promise<void> {
+    // A hibernating guest has no isolate to restore: it is loaded when it is next called.
+    if (g.asleep) return
     try {
       const { result, started } = await this.create(g)
       await this.account(g, result)

@@ -103,8 +103,9 @@ export function syncable(budget: Budget): boolean {
  * How long isolated-vm lets a call run, on the wall clock: the wall-clock cap, or, when the CPU
  * credit is less, the credit plus half a metering slice, so that a thread descheduled for a
  * moment is not stopped short of its credit, while the overdraft, with the time isolated-vm takes
- * to stop the code, stays within one slice. A guest stopped this way has spent its credit and
- * pays all of it (billing.ts).
+ * to stop the code, stays within one slice. A guest stopped this way is ended `cpu-exhausted` and
+ * billed what its thread used, at most its credit (billing.ts): on a busy machine, where its
+ * thread did not run the whole time, that is less than its credit.
  */
 export function callTimeoutMs(budget: Budget): number {
   if (syncable(budget)) return budget.wallMs

@@ -28,6 +28,8 @@ export interface HostOptions {
   callWallMs?: number
   meteringSliceMs?: number
   usageIntervalMs?: number
+  /** A guest with no call for this long hibernates (hibernation.ts); 0: never. */
+  hibernateAfterMs?: number
   maxGuests?: number
   /**
    * Where guests run: `isolate` (default), each in its own isolate in the host's process;
@@ -56,6 +58,8 @@ export interface GuestInfo {
   owner: string
   reserved: ResourceVector
   used: ResourceVector
+  /** Hibernating: its isolate is disposed until its next call (hibernation.ts). */
+  asleep: boolean
 }
 
 /** What the host knows of a running guest (internal). */
@@ -78,6 +82,12 @@ export interface Guest {
   /** Where it runs (the host's process, or a sandbox process). */
   sandbox: Place
   chain: Promise<unknown>
+  /** Calls queued on `chain` or running. */
+  queued: number
+  /** When its last call ended (performance.now()). */
+  lastActive: number
+  /** Hibernating: its isolate is disposed; it is loaded again before its next call. */
+  asleep: boolean
   /** Pending `quid.after` timers, cleared when the guest ends or the host closes. */
   timers: Set<NodeJS.Timeout>
   ended: boolean
