@@ -4,17 +4,20 @@
  * Agent A hosts a relay guest P, agent B hosts an echo guest E. One round trip: A's client sends
  * to P (local), P sends to E (over the agents' connection), E answers P, P answers the client.
  * The time is taken from the client's send to the answer reaching its inbox, so it holds two
- * network crossings and three guest handler calls (each in a sandbox process, metered).
+ * network crossings and three guest handler calls, metered; the guests run in the agents'
+ * processes (the default), and then, for the `process*` figures, in sandbox processes.
  *
  * - rttP50Ms, rttP99Ms: one message in flight at a time.
  * - msgsPerSec: round trips per second with 32 in flight.
  * - rawRttP50Ms: an echo over a plain Hyperswarm connection between two swarms on the same testnet,
  *   measured in the same run; rttRatio = rttP50Ms / rawRttP50Ms (goal <= 2).
  * - agentRttP50Ms, agentRttRatio: the same two agents with no guest (client to client), to tell
- *   the network layer's cost from the guests' (three sandbox calls per round trip).
+ *   the network layer's cost from the guests' (three calls per round trip).
+ * - processRttP50Ms, processRttP99Ms, processMsgsPerSec, processRttRatio: the same with
+ *   `isolation: 'process'`.
  * - ipcRttP50Ms, isolateCallP50Ms, floorRttRatio, inProcessFloorRatio: what a guest call costs at
  *   the least (./floor.ts), and the rttRatio that the raw echo plus three such calls would give
- *   with guests in sandbox processes, as issue 4 requires, and in the agent's own process.
+ *   with guests in sandbox processes and in the agent's own process.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -29,6 +32,7 @@ import { formatAddress, parseAddress } from '../../src/vnet/address.js'
 import type { CallContext, JsonObject } from '../../src/agent/control.js'
 import type { Figure, Suite, SuiteContext } from './suite.js'
 import { ipcRtt, isolateCall } from './floor.js'
+import type { Isolation } from '../../src/host/place.js'
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6
 const BIG = { cpu: 10n ** 15n, disk: 10n ** 12n, net: 10n ** 12n }
@@ -48,7 +52,12 @@ function percentile(sorted: number[], p: number): number {
 
 const ctx: CallContext = { progress: () => {}, signal: new AbortController().signal }
 
-async function agent(net: Testnet, root: string, name: string): Promise<Agent> {
+async function agent(
+  net: Testnet,
+  root: string,
+  name: string,
+  isolation: Isolation
+): Promise<Agent> {
   const dir = join(root, name)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   await writeKeyFile(join(dir, 'identity.key'), generateKeyPair())
@@ -56,7 +65,7 @@ async function agent(net: Testnet, root: string, name: string): Promise<Agent> {
     dir,
     bootstrap: net.bootstrap,
     market: 'bench-vnet',
-    host: { capacity: BIG, mips: 1000 },
+    host: { capacity: BIG, mips: 1000, isolation },
     guestQueue: 1024,
     // The bench drives one peer hard on purpose: lift the per-peer packet rate limit.
     vnet: { packetsPerSec: 1e6, packetBurst: 1e6 }
@@ -79,10 +88,11 @@ async function guestRtt(
   root: string,
   ctx2: SuiteContext,
   rounds: number,
-  inflight: number
+  inflight: number,
+  isolation: Isolation
 ): Promise<{ rtts: number[]; perSec: number; agentRtts: number[] }> {
-  const a = await agent(net, root, 'a')
-  const b = await agent(net, root, 'b')
+  const a = await agent(net, root, `a-${isolation}`, isolation)
+  const b = await agent(net, root, `b-${isolation}`, isolation)
   try {
     const ha = controlHandlers(a)
     const hb = controlHandlers(b)
@@ -209,7 +219,10 @@ export const vnetSuite: Suite = {
       ctx2.progress('vnet: bare IPC round trips and isolate calls')
       const ipcP50 = percentile(await ipcRtt(rounds), 50)
       const callP50 = percentile(await isolateCall(rounds), 50)
-      const { rtts, perSec, agentRtts } = await guestRtt(net, root, ctx2, rounds, 32)
+      const { rtts, perSec, agentRtts } = await guestRtt(net, root, ctx2, rounds, 32, 'isolate')
+      ctx2.progress('vnet: the same with guests in sandbox processes')
+      const sandboxed = await guestRtt(net, root, ctx2, rounds, 32, 'process')
+      const processRtts = sandboxed.rtts.sort((x, y) => x - y)
       rtts.sort((x, y) => x - y)
       agentRtts.sort((x, y) => x - y)
       const agentP50 = percentile(agentRtts, 50)
@@ -249,6 +262,25 @@ export const vnetSuite: Suite = {
           note: 'agentRttP50Ms / rawRttP50Ms: the network layer alone'
         },
         {
+          name: 'processRttP50Ms',
+          value: percentile(processRtts, 50),
+          unit: 'ms',
+          note: 'the same round trip with guests in sandbox processes (isolation process)'
+        },
+        { name: 'processRttP99Ms', value: percentile(processRtts, 99), unit: 'ms' },
+        {
+          name: 'processMsgsPerSec',
+          value: sandboxed.perSec,
+          unit: 'round trips/s',
+          note: '32 in flight, guests in sandbox processes'
+        },
+        {
+          name: 'processRttRatio',
+          value: percentile(processRtts, 50) / rawP50,
+          unit: 'ratio',
+          note: 'processRttP50Ms / rawRttP50Ms'
+        },
+        {
           name: 'ipcRttP50Ms',
           value: ipcP50,
           unit: 'ms',
@@ -270,7 +302,7 @@ export const vnetSuite: Suite = {
           name: 'inProcessFloorRatio',
           value: 1 + (3 * callP50) / rawP50,
           unit: 'ratio',
-          note: "the same with guests in the agent's process, which issue 4 forbids"
+          note: "the same with guests in the agent's process (the default)"
         }
       ]
       return figures
