@@ -56,7 +56,8 @@ export class Billing {
       sliceMs: this.limits.meteringSliceMs,
       maxSends: this.limits.maxSendsPerCall,
       maxLogs: HOST_DEFAULTS.maxLogsPerCall,
-      maxPacket: HOST_DEFAULTS.maxPacketBytes
+      maxPacket: HOST_DEFAULTS.maxPacketBytes,
+      dropped: { ...g.dropped }
     }
   }
 
@@ -65,12 +66,21 @@ export class Billing {
    * its CPU credit is spent.
    */
   charge(g: Guest, r: CallResult): EvictReason | undefined {
-    g.cpuNs += r.cpuNs
+    g.cpuNs += r.cpuNs + (r.hostNs ?? 0n)
     g.net += BigInt(r.netOut)
     g.disk = BigInt(r.disk)
     if (r.ended) return r.ended
     if (this.used(g).cpu >= g.reserved.cpu) return 'cpu-exhausted'
     return undefined
+  }
+
+  /**
+   * Books host-side work done for the guest outside its calls (packets, notices, timers; prices.ts).
+   * True while its CPU credit lasts.
+   */
+  bill(g: Guest, ns: bigint): boolean {
+    g.cpuNs += ns
+    return this.used(g).cpu < g.reserved.cpu
   }
 
   /** The usage an ending guest is billed: a guest that ran out pays all its CPU; its disk is freed. */

@@ -29,6 +29,8 @@ export interface Budget {
   maxSends: number
   maxLogs: number
   maxPacket: number
+  /** What the host has dropped for the guest so far (`quid.dropped()`). */
+  dropped?: Record<string, number>
 }
 
 export const CALL_KINDS = ['start', 'message', 'stop', 'timer', 'unreachable'] as const
@@ -61,6 +63,8 @@ export interface CallResult {
   cpuNs: bigint
   wallNs: bigint
   netOut: number
+  /** Host-side work its host calls cost at the price list (prices.ts), billed as CPU time. */
+  hostNs?: bigint
   disk: number
   memory: number
   /** What the guest's code threw, described by the bootstrap (the guest keeps running). */

@@ -15,6 +15,8 @@
 import ivm from 'isolated-vm'
 import { randomBytes } from 'node:crypto'
 import { BOOTSTRAP } from './bootstrap.js'
+import { MAX_TIMER_MS, MAX_TIMERS } from './constants.js'
+import { COPY_NS_PER_BYTE, hostOpNs, packetBytes } from './prices.js'
 import { GuestStore, StoreError, type Stored } from './store.js'
 import * as gcrypto from './crypto.js'
 import { fromLatin1, latin1 } from './protocol.js'
@@ -75,6 +77,8 @@ class End extends Error {
 interface CallState {
   budget: Budget
   netOut: number
+  /** Host-side work the guest's host calls cost (prices.ts), billed with the isolate's time. */
+  hostNs: bigint
   sends: number
   logs: number
   /** The call's number; the bootstrap reports a promise's outcome with it. */
@@ -102,9 +106,7 @@ export function syncable(budget: Budget): boolean {
   return budget.cpuNs >= BigInt(budget.wallMs) * 1_000_000n
 }
 
-/** The longest a guest timer may be set for, and how many may be pending at once. */
-export const MAX_TIMER_MS = 3_600_000
-export const MAX_TIMERS = 64
+export { MAX_TIMER_MS, MAX_TIMERS } from './constants.js'
 
 export class GuestRuntime {
   /** Timers set with `quid.after` that have not fired yet. */
@@ -215,7 +217,14 @@ export class GuestRuntime {
     deferWatch: boolean,
     run: (st: CallState, watch: () => void) => Promise<string>
   ): Promise<CallResult> {
-    const st: CallState = { budget, netOut: 0, sends: 0, logs: 0, seq: ++this.calls }
+    const st: CallState = {
+      budget,
+      netOut: 0,
+      hostNs: 0n,
+      sends: 0,
+      logs: 0,
+      seq: ++this.calls
+    }
     this.current = st
     const cpu0 = this.isolate.cpuTime
     const proc0 = process.cpuUsage()
@@ -281,6 +290,7 @@ export class GuestRuntime {
       cpuNs,
       wallNs,
       netOut: state.netOut,
+      hostNs: state.hostNs,
       disk: this.store.bytes,
       memory
     }
@@ -314,10 +324,25 @@ export class GuestRuntime {
     throw new Error(message)
   }
 
-  /** The one host function in the guest's realm: primitives in, primitives out. */
+  /**
+   * The one host function in the guest's realm: primitives in, primitives out. Each call is
+   * billed at its price (prices.ts) for the bytes it carries in and out; a guest whose host work
+   * outruns its CPU credit is ended like one whose own code does.
+   */
   private hostCall(op: unknown, a: unknown, b: unknown, c: unknown): unknown {
     const st = this.current
     if (!st || this.ending) throw new Error('the guest is not running')
+    if (op === 'done') return this.work(st, op, a, b, c)
+    const size = (v: unknown): number => (typeof v === 'string' ? v.length : 0)
+    st.hostNs += hostOpNs(String(op), size(a) + size(b) + size(c))
+    if (st.hostNs >= st.budget.cpuNs) this.endSoon('cpu-exhausted', 'CPU credit exhausted')
+    const out = this.work(st, op, a, b, c)
+    // The result is copied into the isolate too.
+    if (typeof out === 'string') st.hostNs += BigInt(COPY_NS_PER_BYTE * out.length)
+    return out
+  }
+
+  private work(st: CallState, op: unknown, a: unknown, b: unknown, c: unknown): unknown {
     const str = (v: unknown): string => {
       if (typeof v !== 'string') throw new TypeError('bad argument')
       return v
@@ -344,10 +369,11 @@ export class GuestRuntime {
           throw new RangeError(`a packet is at most ${st.budget.maxPacket} bytes`)
         if (st.sends >= st.budget.maxSends)
           throw new RangeError(`at most ${st.budget.maxSends} sends per call`)
-        if (st.netOut + data.byteLength > st.budget.net)
-          this.endSoon('net-exhausted', 'net credit exhausted')
+        // A packet pays its wire size: an empty one is not free.
+        const wire = packetBytes(data.byteLength)
+        if (st.netOut + wire > st.budget.net) this.endSoon('net-exhausted', 'net credit exhausted')
         st.sends++
-        st.netOut += data.byteLength
+        st.netOut += wire
         this.emit({ event: 'send', guest: this.spec.id, to, data })
         return undefined
       }
@@ -387,6 +413,8 @@ export class GuestRuntime {
         this.emit({ event: 'timer', guest: this.spec.id, ms: a, note })
         return undefined
       }
+      case 'dropped':
+        return JSON.stringify(st.budget.dropped ?? {})
       case 'random':
         return tagged(new Uint8Array(randomBytes(a as number)))
       case 'crypto.keyPair': {
