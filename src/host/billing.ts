@@ -56,7 +56,8 @@ export class Billing {
       sliceMs: this.limits.meteringSliceMs,
       maxSends: this.limits.maxSendsPerCall,
       maxLogs: HOST_DEFAULTS.maxLogsPerCall,
-      maxPacket: HOST_DEFAULTS.maxPacketBytes
+      maxPacket: HOST_DEFAULTS.maxPacketBytes,
+      dropped: { ...g.dropped }
     }
   }
 
@@ -71,6 +72,15 @@ export class Billing {
     if (r.ended) return r.ended
     if (this.used(g).cpu >= g.reserved.cpu) return 'cpu-exhausted'
     return undefined
+  }
+
+  /**
+   * Books host-side work done for the guest outside its calls (packets, notices, timers; prices.ts).
+   * True while its CPU credit lasts.
+   */
+  bill(g: Guest, ns: bigint): boolean {
+    g.cpuNs += ns
+    return this.used(g).cpu < g.reserved.cpu
   }
 
   /**

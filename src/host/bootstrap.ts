@@ -187,6 +187,7 @@ const quid = freeze(create(null, {
     if (typeof n !== 'number' || !(n >= 0 && n <= 65536) || n !== (n | 0)) throw new RangeError('n must be an integer from 0 to 65536')
     return result(call('random', n))
   }) },
+  dropped: { value: freeze(function dropped() { return jsonParse(call('dropped')) }) },
   store: { value: store, enumerable: true },
   crypto: { value: crypto, enumerable: true }
 }))

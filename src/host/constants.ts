@@ -26,6 +26,38 @@ export const HOST_DEFAULTS = {
   maxLogsPerCall: 64,
   maxKeyBytes: 100,
   maxValueBytes: 1024 * 1024,
+  /**
+   * Calls waiting on one guest's queue (deliveries, notices, timers); past it a delivery is
+   * refused (the sender hears `busy`) and a notice or timer is dropped, each counted in
+   * `quid.dropped()`. Host-side, so it holds wherever the isolates run.
+   */
+  maxPendingCalls: 64,
+  /** `unreachable` notices waiting at once for one guest; more are dropped and counted. */
+  maxPendingNotices: 16,
+  /** A guest's packets handed to the host and not yet routed; more are dropped and counted. */
+  maxOutgoing: 256,
+  /**
+   * Packets per second one guest may send, and its burst: below a receiving agent's per-guest
+   * limit (docs/VNET.md), so the host throttles its own guest before a peer has reason to act.
+   */
+  guestPacketsPerSec: 100,
+  guestPacketBurst: 300,
+  /**
+   * Times a guest is started again by restarts that follow a crash of the host (its agent died
+   * with the guest running); one more and it is evicted `crash-loop`.
+   */
+  maxRevives: 3,
+  /**
+   * The agent's own heap ceiling, as a share of V8's heap limit: past it the host evicts (`shed`)
+   * the guest holding the most host-side queue, one per check, before V8 would abort.
+   */
+  heapCeiling: 0.7,
+  /** How often the heap ceiling is checked (ms). */
+  heapCheckMs: 1000,
   /** MIPS calibration: runs measured after one warm-up run; the median is published. */
   calibrationRuns: 5
 } as const
+
+/** The longest a guest timer may be set for, and how many may be pending at once per guest. */
+export const MAX_TIMER_MS = 3_600_000
+export const MAX_TIMERS = 64

@@ -14,6 +14,7 @@
 import ReadyResource from 'ready-resource'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { getHeapStatistics } from 'node:v8'
 import { QuidError, ErrorCodes } from '../core/errors.js'
 import { deployRequestId } from '../ledger/codecs.js'
 import { fromHex, toHex } from '../core/bytes.js'
@@ -27,7 +28,9 @@ import { Pool } from './pool.js'
 import { Hibernation } from './hibernation.js'
 import type { Isolation } from './place.js'
 import { Traffic, type CallKind } from './traffic.js'
-import { restore } from './restore.js'
+import { EVENT_PRICES } from './prices.js'
+import { cleanShutdown, restore } from './restore.js'
+import { TokenBucket } from '../exchange/limits.js'
 import type { CallResult } from './protocol.js'
 import { verifyStop } from './requests.js'
 import type { EvictEvent, GuestInfo, Guest, HostOptions } from './types.js'
@@ -51,6 +54,7 @@ export class Host extends ReadyResource {
   private readonly byAddress = new Map<string, Guest>()
   private pending = 0
   private timer: NodeJS.Timeout | null = null
+  private heapTimer: NodeJS.Timeout | null = null
   private readonly billing: Billing
   private readonly pool: Pool
   private readonly hibernation: Hibernation
@@ -74,6 +78,14 @@ export class Host extends ReadyResource {
       maxCodeBytes: opts.maxCodeBytes ?? HOST_DEFAULTS.maxCodeBytes,
       maxSendsPerCall: opts.maxSendsPerCall ?? HOST_DEFAULTS.maxSendsPerCall,
       strictAddresses: opts.strictAddresses ?? false,
+      maxPendingCalls: opts.maxPendingCalls ?? HOST_DEFAULTS.maxPendingCalls,
+      maxPendingNotices: opts.maxPendingNotices ?? HOST_DEFAULTS.maxPendingNotices,
+      maxOutgoing: opts.maxOutgoing ?? HOST_DEFAULTS.maxOutgoing,
+      guestPacketsPerSec: opts.guestPacketsPerSec ?? HOST_DEFAULTS.guestPacketsPerSec,
+      guestPacketBurst: opts.guestPacketBurst ?? HOST_DEFAULTS.guestPacketBurst,
+      maxRevives: opts.maxRevives ?? HOST_DEFAULTS.maxRevives,
+      heapCeiling: opts.heapCeiling ?? HOST_DEFAULTS.heapCeiling,
+      heapCheckMs: opts.heapCheckMs ?? HOST_DEFAULTS.heapCheckMs,
       now: opts.now ?? Date.now
     }
     this.billing = new Billing(opts.ledger, () => this.clock(), this.opts)
@@ -82,9 +94,16 @@ export class Host extends ReadyResource {
         find: (idOrAddress) => this.find(idOrAddress),
         call: (g, kind, data, from) => this.call(g, kind, data, from),
         end: (g, reason) => this.enqueue(g, () => this.evict(g, reason)),
+        bill: (g, ns) => {
+          if (g.ended) return false
+          if (this.billing.bill(g, ns)) return true
+          void this.enqueue(g, () => this.evict(g, 'cpu-exhausted')).catch((e) => this.report(e))
+          return false
+        },
         log: (guest, line) => this.emit('log', { guest, line }),
         report: (err) => this.report(err)
       },
+      { ...this.opts, prices: EVENT_PRICES[this.opts.isolation] },
       opts.router
     )
     this.pool = new Pool(
@@ -136,7 +155,8 @@ export class Host extends ReadyResource {
       evictRecord: (id, used, reason) => this.billing.evict(id, used, reason),
       evicted: (ev) => this.emit('evict', ev),
       adopt: (...args) => this.adopt(...args),
-      revive: (g) => this.revive(g)
+      revive: (g) => this.revive(g),
+      maxRevives: this.opts.maxRevives
     })
     this.timer = setInterval(
       () => void this.tick().catch((e) => this.report(e)),
@@ -144,17 +164,47 @@ export class Host extends ReadyResource {
     )
     this.timer.unref()
     this.hibernation.start()
+    this.heapTimer = setInterval(() => this.checkHeap(), this.opts.heapCheckMs)
+    this.heapTimer.unref()
+  }
+
+  /**
+   * The agent survives first: past its heap ceiling the host evicts (`shed`) the guest holding the
+   * most host-side work (queued calls and packets), one per check, before V8 would abort. A heap
+   * grown by nothing a guest holds sheds nobody.
+   */
+  private checkHeap(): void {
+    const heap = getHeapStatistics()
+    if (heap.used_heap_size < heap.heap_size_limit * this.opts.heapCeiling) return
+    let heaviest: Guest | undefined
+    let most = 0
+    for (const g of this.guests.values()) {
+      const weight = g.pending + g.outgoing
+      if (weight > most) {
+        most = weight
+        heaviest = g
+      }
+    }
+    if (!heaviest) return
+    const g = heaviest
+    // Its queued calls are skipped, not run: the eviction waits only for the call running now.
+    g.doomed = true
+    const detail = `the host's heap passed its ceiling; the guest held ${most} queued calls and packets`
+    this.enqueue(g, () => this.evict(g, 'shed', detail)).catch((e) => this.report(e))
   }
 
   protected override async _close(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.hibernation.close()
+    if (this.heapTimer) clearInterval(this.heapTimer)
     for (const g of this.guests.values()) this.traffic.clearTimers(g)
     await Promise.all([...this.guests.values()].map((g) => g.chain.catch(() => {})))
     await this.pool.recovering.catch(() => {})
     // Usage so far goes to the log; the guests themselves resume when the host starts again.
     await this.flushUsage().catch(() => {})
     await this.pool.close()
+    // Closed cleanly: the next start is no revival after a crash (restore.ts).
+    await cleanShutdown([...this.guests.values()].map((g) => g.dir)).catch((e) => this.report(e))
   }
 
   /** The ledger's time never goes backwards; a record stamped before the log's clock is refused. */
@@ -349,6 +399,13 @@ export class Host extends ReadyResource {
       lastActive: performance.now(),
       asleep: false,
       timers: new Set(),
+      pending: 0,
+      notices: 0,
+      outgoing: 0,
+      sendRate: new TokenBucket(this.opts.guestPacketsPerSec, this.opts.guestPacketBurst),
+      dropped: { deliveries: 0, notices: 0, timers: 0, sends: 0, rate: 0 },
+      revives: 0,
+      doomed: false,
       ended: false
     }
     this.guests.set(g.id, g)
@@ -390,8 +447,10 @@ export class Host extends ReadyResource {
   private call(g: Guest, kind: CallKind, data?: Uint8Array, from?: string): Promise<CallResult> {
     return this.enqueue(g, async () => {
       for (let attempt = 0; ; attempt++) {
-        if (g.ended)
+        if (g.ended || g.doomed)
           throw new QuidError(ErrorCodes.GUEST_EVICTED, 'the guest has ended', { guest: g.id })
+        // A closing host runs none of the calls still queued: close never waits for a queue.
+        if (this.closing) throw new QuidError(ErrorCodes.CLOSED, 'the host is closing')
         try {
           if (g.asleep) {
             await this.wake(g)

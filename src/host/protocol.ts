@@ -29,6 +29,8 @@ export interface Budget {
   maxSends: number
   maxLogs: number
   maxPacket: number
+  /** What the host has dropped for the guest so far (`quid.dropped()`). */
+  dropped?: Record<string, number>
 }
 
 export const CALL_KINDS = ['start', 'message', 'stop', 'timer', 'unreachable'] as const
@@ -157,7 +159,8 @@ export function encodeCall(r: CallRequest): string {
     String(b.maxPacket),
     r.guest,
     r.from ?? '',
-    r.data ? latin1(r.data) : ''
+    r.data ? latin1(r.data) : '',
+    b.dropped ? JSON.stringify(b.dropped) : ''
   ])
 }
 
@@ -183,7 +186,8 @@ export function decodeCall(s: string): CallIn {
       sliceMs: Number(f[5]),
       maxSends: Number(f[6]),
       maxLogs: Number(f[7]),
-      maxPacket: Number(f[8])
+      maxPacket: Number(f[8]),
+      ...(f[12] ? { dropped: JSON.parse(f[12]) as Record<string, number> } : {})
     },
     guest: f[9] as string,
     from: f[10] as string,

@@ -2,9 +2,14 @@
  * Restart restore: after the host starts again, guests the log says are running resume from their
  * store if they still have credit and their files; the others are evicted with the usage the log
  * already holds, so nothing is charged twice and the reservations match the log.
+ *
+ * No crash loops: each resume is counted in the guest's directory (`revives`), and a clean close
+ * deletes the count (`cleanShutdown`). So the count is the number of restarts in a row that found
+ * the host had died with the guest running; past `maxRevives` the guest is evicted `crash-loop`
+ * instead of being started once more, and its owner reads that reason in its evict record.
  */
 import { existsSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EvictEvent, Guest } from './types.js'
 import type { Ledger } from '../ledger/ledger.js'
@@ -29,6 +34,25 @@ export interface Restorer {
     used: ResourceVector
   ): Guest
   revive(g: Guest): Promise<void>
+  /** Resumes after host crashes in a row allowed before `crash-loop`. */
+  maxRevives: number
+}
+
+const REVIVES = 'revives'
+
+/** How many restarts in a row have resumed this guest (0 after a clean close). */
+async function revivesOf(dir: string): Promise<number> {
+  try {
+    const n = Number.parseInt(await readFile(join(dir, REVIVES), 'utf8'), 10)
+    return Number.isInteger(n) && n >= 0 ? n : 0
+  } catch {
+    return 0
+  }
+}
+
+/** A clean close: the guests' restart counts start again from zero. */
+export async function cleanShutdown(dirs: string[]): Promise<void> {
+  await Promise.all(dirs.map((d) => rm(join(d, REVIVES), { force: true })))
 }
 
 export async function restore(host: Restorer): Promise<void> {
@@ -44,6 +68,8 @@ export async function restore(host: Restorer): Promise<void> {
     else if (info.reserved.net > 0n && info.used.net >= info.reserved.net) reason = 'net-exhausted'
     else if (now >= expires) reason = 'expired'
     else if (!existsSync(codePath)) reason = 'restart'
+    const revives = reason ? 0 : (await revivesOf(dir)) + 1
+    if (!reason && revives > host.maxRevives) reason = 'crash-loop'
     if (reason) {
       await rm(dir, { recursive: true, force: true })
       await host.evictRecord(info.id, { ...info.used, disk: 0n }, reason)
@@ -55,6 +81,7 @@ export async function restore(host: Restorer): Promise<void> {
       })
       continue
     }
+    await writeFile(join(dir, REVIVES), String(revives))
     const code = await readFile(codePath, 'utf8')
     const g = host.adopt(
       info.id,
@@ -64,6 +91,7 @@ export async function restore(host: Restorer): Promise<void> {
       info.spends.map((sp) => sp.claim),
       info.used
     )
+    g.revives = revives
     await host.revive(g)
   }
 }

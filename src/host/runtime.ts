@@ -17,6 +17,8 @@
 import ivm from 'isolated-vm'
 import { randomBytes } from 'node:crypto'
 import { BOOTSTRAP } from './bootstrap.js'
+import { MAX_TIMER_MS, MAX_TIMERS } from './constants.js'
+import { packetBytes } from './prices.js'
 import { GuestStore, StoreError, type Stored } from './store.js'
 import * as gcrypto from './crypto.js'
 import { fromLatin1, latin1 } from './protocol.js'
@@ -116,9 +118,7 @@ export function callTimeoutMs(budget: Budget): number {
 /** isolated-vm's error for a call stopped by its `timeout`. */
 const isTimeout = (err: unknown): boolean => /timed out/i.test((err as Error).message)
 
-/** The longest a guest timer may be set for, and how many may be pending at once. */
-export const MAX_TIMER_MS = 3_600_000
-export const MAX_TIMERS = 64
+export { MAX_TIMER_MS, MAX_TIMERS } from './constants.js'
 
 export class GuestRuntime {
   /** Timers set with `quid.after` that have not fired yet. */
@@ -318,10 +318,17 @@ export class GuestRuntime {
     throw new Error(message)
   }
 
-  /** The one host function in the guest's realm: primitives in, primitives out. */
+  /**
+   * The one host function in the guest's realm: primitives in, primitives out. It runs on the
+   * thread of the guest's call, so its CPU time is in the call's charge (thread-clock.ts).
+   */
   private hostCall(op: unknown, a: unknown, b: unknown, c: unknown): unknown {
     const st = this.current
     if (!st || this.ending) throw new Error('the guest is not running')
+    return this.work(st, op, a, b, c)
+  }
+
+  private work(st: CallState, op: unknown, a: unknown, b: unknown, c: unknown): unknown {
     const str = (v: unknown): string => {
       if (typeof v !== 'string') throw new TypeError('bad argument')
       return v
@@ -348,10 +355,11 @@ export class GuestRuntime {
           throw new RangeError(`a packet is at most ${st.budget.maxPacket} bytes`)
         if (st.sends >= st.budget.maxSends)
           throw new RangeError(`at most ${st.budget.maxSends} sends per call`)
-        if (st.netOut + data.byteLength > st.budget.net)
-          this.endSoon('net-exhausted', 'net credit exhausted')
+        // A packet pays its wire size: an empty one is not free.
+        const wire = packetBytes(data.byteLength)
+        if (st.netOut + wire > st.budget.net) this.endSoon('net-exhausted', 'net credit exhausted')
         st.sends++
-        st.netOut += data.byteLength
+        st.netOut += wire
         this.emit({ event: 'send', guest: this.spec.id, to, data })
         return undefined
       }
@@ -391,6 +399,8 @@ export class GuestRuntime {
         this.emit({ event: 'timer', guest: this.spec.id, ms: a, note })
         return undefined
       }
+      case 'dropped':
+        return JSON.stringify(st.budget.dropped ?? {})
       case 'random':
         return tagged(new Uint8Array(randomBytes(a as number)))
       case 'crypto.keyPair': {

@@ -3,6 +3,25 @@ import type { Ledger } from '../ledger/ledger.js'
 import type { EvictReason, ResourceVector } from '../ledger/records.js'
 import type { Amounts } from '../ledger/amounts.js'
 import type { Isolation, Place } from './place.js'
+import type { TokenBucket } from '../exchange/limits.js'
+
+/**
+ * What the host dropped or refused for a guest because one of its bounded queues was full or it
+ * sent too fast, by kind; the guest reads it with `quid.dropped()` (docs/GUESTS.md).
+ */
+export interface Dropped {
+  /** Packets to it refused: its queue of calls was full (the sender heard `busy`). */
+  deliveries: number
+  /** `unreachable` notices for its own sends not delivered to it. */
+  notices: number
+  /** `quid.after` timers that fired while its queue was full. */
+  timers: number
+  /** Packets it sent that were dropped: too many waiting to be routed. */
+  sends: number
+  /** Packets it sent that were dropped: over its packets-per-second rate. */
+  rate: number
+}
+export type DropKind = keyof Dropped
 
 /** A packet a guest sent, handed to the router. `from` is the guest's address. */
 export interface Packet {
@@ -47,6 +66,17 @@ export interface HostOptions {
    * outside the network. The agent sets it; default false, for embedders with their own names.
    */
   strictAddresses?: boolean
+  /** Calls waiting per guest (HOST_DEFAULTS.maxPendingCalls). */
+  maxPendingCalls?: number
+  maxPendingNotices?: number
+  maxOutgoing?: number
+  guestPacketsPerSec?: number
+  guestPacketBurst?: number
+  /** Revivals after host crashes before a guest is evicted `crash-loop`. */
+  maxRevives?: number
+  /** Share of V8's heap limit past which the host sheds its heaviest guest. */
+  heapCeiling?: number
+  heapCheckMs?: number
   /** Skip calibration and use this rating (tests that need exact figures). */
   mips?: number
   now?: () => number
@@ -90,6 +120,19 @@ export interface Guest {
   asleep: boolean
   /** Pending `quid.after` timers, cleared when the guest ends or the host closes. */
   timers: Set<NodeJS.Timeout>
+  /** Calls queued on `chain` and not yet run (deliveries, notices, timers). */
+  pending: number
+  /** Of those, `unreachable` notices. */
+  notices: number
+  /** Packets it sent that wait to be routed. */
+  outgoing: number
+  /** Its packets-per-second allowance. */
+  sendRate: TokenBucket
+  dropped: Dropped
+  /** Times it has been started again after host crashes (restore; kept in its directory). */
+  revives: number
+  /** Being evicted: its queued calls are skipped. */
+  doomed: boolean
   ended: boolean
   /** How it ended, once it has. */
   final?: EvictEvent

@@ -145,7 +145,9 @@ export const EVICT_REASONS = [
   'crashed',
   'expired',
   'misbehaved',
-  'restart'
+  'restart',
+  'crash-loop',
+  'shed'
 ] as const
 export type EvictReason = (typeof EVICT_REASONS)[number]
 

@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import { participant } from '../helpers.js'
 import { ErrorCodes } from '../../src/core/errors.js'
 import { startHost, deployGuest, guestCode, recorder, fund, spend, deployOf } from './helpers.js'
+import { PACKET_OVERHEAD_BYTES } from '../../src/host/prices.js'
 import type { EvictEvent, Packet } from '../../src/host/host.js'
 import { ISOLATIONS } from '../../src/host/place.js'
 
@@ -89,7 +90,7 @@ for (const isolation of ISOLATIONS)
         t,
         'loop-handler',
         'cpu-exhausted',
-        { cpu: 200n, net: 100n } as { cpu: bigint },
+        { cpu: 200n, net: 1000n } as { cpu: bigint },
         (id) => s.host.deliverTo(id, 'x', new Uint8Array([1]))
       ).then(() => t.end())
     )
@@ -152,7 +153,11 @@ for (const isolation of ISOLATIONS)
       const sent = count()
       t.equal(sent, 256, 'at most maxSendsPerCall packets leave one call')
       t.ok(linesOf(g.id).includes('sent 256'))
-      t.equal(s.host.guest(g.id)?.used.net, 256n, 'each byte sent is billed')
+      t.equal(
+        s.host.guest(g.id)?.used.net,
+        256n * (1n + BigInt(PACKET_OVERHEAD_BYTES)),
+        'each packet sent is billed its wire size'
+      )
       await witnessAnswers(t)
     })
     t.test('writing past the disk quota', async (t) => {
@@ -183,7 +188,7 @@ for (const isolation of ISOLATIONS)
       await witnessAnswers(t)
     })
     t.test('throwing values that are not Errors', async (t) => {
-      const g = await deployGuest(s, owner, guestCode('throws'), { cpu: 100_000n })
+      const g = await deployGuest(s, owner, guestCode('throws'), { cpu: 100_000n, net: 10_000n })
       for (let i = 0; i < 4; i++) await s.host.deliverTo(g.id, 'x', new Uint8Array(0))
       const lines = linesOf(g.id)
       t.ok(lines.includes('handler threw: number 42'))

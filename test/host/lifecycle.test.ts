@@ -6,6 +6,7 @@ import { participant, tmp } from '../helpers.js'
 import { ErrorCodes } from '../../src/core/errors.js'
 import { signStop, type EvictEvent, type Packet } from '../../src/host/host.js'
 import { startHost, deployGuest, guestCode, recorder, fund, spend, deployOf } from './helpers.js'
+import { PACKET_OVERHEAD_BYTES } from '../../src/host/prices.js'
 
 t.test('eviction deletes every file of the guest, not what a symlink points to', async (t) => {
   const s = await startHost(t, { mips: 1000, sandboxes: 1 })
@@ -15,7 +16,7 @@ t.test('eviction deletes every file of the guest, not what a symlink points to',
   const g = await deployGuest(s, owner, guestCode('echo'), {
     cpu: 100_000n,
     disk: 1000n,
-    net: 100n
+    net: 10_000n
   })
   await s.host.deliverTo(g.id, 'x', new TextEncoder().encode('hi'))
   const dir = join(s.dir, 'guests', g.id)
@@ -24,8 +25,8 @@ t.test('eviction deletes every file of the guest, not what a symlink points to',
   symlinkSync(outside, join(dir, 'store', 'link'))
   mkdirSync(join(dir, 'nested', 'deeper'), { recursive: true })
   writeFileSync(join(dir, 'nested', 'deeper', 'f'), 'x')
-  // Net credit 100: a packet of 100 bytes cannot be covered any more, so the guest is evicted.
-  t.equal(await s.host.deliverTo(g.id, 'x', new Uint8Array(100)), false)
+  // Net credit 10,000: a packet of 10,000 bytes cannot be covered any more, so the guest is evicted.
+  t.equal(await s.host.deliverTo(g.id, 'x', new Uint8Array(10_000)), false)
   t.notOk(existsSync(dir), 'the directory is gone')
   t.equal(readdirSync(outside).join(), 'keep.txt', 'the symlink target is untouched')
   const info = s.hp.ledger.guest(g.id)
@@ -133,7 +134,11 @@ t.test(
     const logged = {
       ...(hp.ledger.guest(keeper.id)?.used as { cpu: bigint; disk: bigint; net: bigint })
     }
-    t.equal(logged.net, 1n + 8n, "usage was logged before the crash: 1 byte in, 'starts=1' out")
+    t.equal(
+      logged.net,
+      1n + 8n + 2n * BigInt(PACKET_OVERHEAD_BYTES),
+      "usage was logged before the crash: 1 byte in, 'starts=1' out, each with its wire overhead"
+    )
     // More work that no usage record has seen yet, then the crash: the process state is gone, the
     // sandboxes die, nothing is flushed or evicted. (The Host object is abandoned, its timer stopped.)
     await first.host.deliverTo(keeper.id, 'client', new Uint8Array([1, 2, 3]))
@@ -177,7 +182,11 @@ t.test(
     t.equal(await second.host.deliverTo(keeper.id, 'client', new Uint8Array([1])), true)
     await second.host.flushUsage()
     const after = hp.ledger.guest(keeper.id)?.used as { cpu: bigint; net: bigint }
-    t.equal(after.net, logged.net + 1n + 8n, 'billing goes on from there')
+    t.equal(
+      after.net,
+      logged.net + 1n + 8n + 2n * BigInt(PACKET_OVERHEAD_BYTES),
+      'billing goes on from there'
+    )
     // Reservations match the log: every guest the log says is running is running here, and only those.
     const running = [...hp.ledger.guests()]
       .filter((g) => g.host === hp.key && !g.ended && !g.void)

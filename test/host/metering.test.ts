@@ -5,6 +5,7 @@ import { participant } from '../helpers.js'
 import { toHex } from '../../src/core/bytes.js'
 import { decodeEntry } from '../../src/ledger/codecs.js'
 import { startHost, deployGuest, guestCode } from './helpers.js'
+import { PACKET_OVERHEAD_BYTES } from '../../src/host/prices.js'
 import type { EvictEvent, Packet } from '../../src/host/host.js'
 import type { UsageRecord } from '../../src/ledger/records.js'
 
@@ -75,20 +76,22 @@ t.test('metering', async (t) => {
     const g = await deployGuest(s, owner, guestCode('echo'), {
       cpu: 100_000n,
       disk: 100n,
-      net: 1000n
+      net: 10_000n
     })
     await s.host.deliverTo(g.id, 'client-1', new TextEncoder().encode('hello'))
     await s.host.deliverTo(g.id, 'client-2', new Uint8Array([1, 2, 3]))
-    // in: 5 + 3; out: 'echo:hello' (10) + 'echo:' + 3 bytes decoded as UTF-8 (8); store: 'count' + '2'
+    // in: 5 + 3; out: 'echo:hello' (10) + 'echo:' + 3 bytes decoded as UTF-8 (8), each packet
+    // plus its wire overhead; store: 'count' + '2'
     const info = s.host.guest(g.id)
-    t.equal(info?.used.net, 5n + 3n + 10n + 8n)
+    const wire = BigInt(PACKET_OVERHEAD_BYTES)
+    t.equal(info?.used.net, 5n + 3n + 10n + 8n + 4n * wire)
     t.equal(info?.used.disk, 6n)
     await s.host.flushUsage()
     const last = decodeEntry((await s.hp.ledger.core.get(s.hp.ledger.length - 1)) as Uint8Array)
       .record as UsageRecord
     t.equal(last.type, 'usage')
     t.equal(toHex(last.guest), g.id)
-    t.equal(last.used.net, 26n, 'the usage record has the same figures')
+    t.equal(last.used.net, 26n + 4n * wire, 'the usage record has the same figures')
     t.equal(last.used.disk, 6n)
     t.ok(last.used.cpu > 0n)
     const length = s.hp.ledger.length

@@ -9,6 +9,7 @@ import t, { type Test } from 'tap'
 import { participant } from '../helpers.js'
 import { syncable } from '../../src/host/runtime.js'
 import { startHost, deployGuest, guestCode } from './helpers.js'
+import { PACKET_OVERHEAD_BYTES } from '../../src/host/prices.js'
 import type { Budget } from '../../src/host/protocol.js'
 import type { EvictEvent, Packet } from '../../src/host/host.js'
 
@@ -68,7 +69,7 @@ t.test('guests on the main thread', async (t) => {
   }
 
   t.test('an endless loop is stopped at the wall-clock cap', async (t) => {
-    const ev = await evictedBy(t, guestCode('loop-handler'), { cpu: BIG, net: 100n })
+    const ev = await evictedBy(t, guestCode('loop-handler'), { cpu: BIG, net: 1000n })
     t.equal(ev.reason, 'misbehaved')
     t.match(ev.detail, /timed out/)
     // Charged the thread's CPU time over the call, up to the moment isolated-vm stopped it.
@@ -83,7 +84,7 @@ t.test('guests on the main thread', async (t) => {
   t.test('an endless loop after an await (in a microtask) is stopped too', async (t) => {
     const ev = await evictedBy(t, `quid.on('message', async () => { await null; for (;;) {} })`, {
       cpu: BIG,
-      net: 100n
+      net: 1000n
     })
     t.equal(ev.reason, 'misbehaved')
     t.match(ev.detail, /timed out/)
@@ -94,7 +95,7 @@ t.test('guests on the main thread', async (t) => {
     const ev = await evictedBy(
       t,
       `quid.on('message', () => { const spin = () => Promise.resolve().then(spin); spin() })`,
-      { cpu: BIG, net: 100n }
+      { cpu: BIG, net: 1000n }
     )
     t.ok(['misbehaved', 'memory-exceeded'].includes(ev.reason), ev.reason)
     await witnessAnswers(t)
@@ -103,7 +104,7 @@ t.test('guests on the main thread', async (t) => {
   t.test('a promise that never settles ends the guest at the cap', async (t) => {
     const ev = await evictedBy(t, `quid.on('message', () => new Promise(() => {}))`, {
       cpu: BIG,
-      net: 100n
+      net: 1000n
     })
     t.equal(ev.reason, 'misbehaved')
     await witnessAnswers(t)
@@ -111,7 +112,7 @@ t.test('guests on the main thread', async (t) => {
 
   t.test('with less CPU left than the cap, the loop is stopped at its CPU budget', async (t) => {
     // 100 MI at 1000 MIPS is 0.1 s of CPU: under the 0.4 s cap, so the timeout is its credit.
-    const ev = await evictedBy(t, guestCode('loop-handler'), { cpu: 100n, net: 100n })
+    const ev = await evictedBy(t, guestCode('loop-handler'), { cpu: 100n, net: 1000n })
     t.equal(ev.reason, 'cpu-exhausted')
     t.ok(ev.measuredCpu <= 100n + 5n, `stopped near its credit: ${ev.measuredCpu} MI of 100`)
     t.equal(
@@ -135,12 +136,16 @@ t.test('guests on the main thread', async (t) => {
         }
         try { quid.store.put('after', 'yes') } catch { refused++ }
       })`,
-        { cpu: BIG, net: 251n }
+        { cpu: BIG, net: 251n + 3n * BigInt(PACKET_OVERHEAD_BYTES) }
       )
       await new Promise((r) => setImmediate(r))
       t.equal(ev.reason, 'net-exhausted')
       t.equal(packets.length - n, 2, 'two packets fitted in the 250 bytes left after the message')
-      t.equal(ev.used.net, 201n, 'billed the byte in and the 200 bytes out')
+      t.equal(
+        ev.used.net,
+        201n + 3n * BigInt(PACKET_OVERHEAD_BYTES),
+        'billed the byte in and the 200 bytes out, each packet with its wire overhead'
+      )
       await witnessAnswers(t)
     }
   )
@@ -168,6 +173,10 @@ t.test('guests on the main thread', async (t) => {
       Array.from({ length: 10 }, (_, i) => [60000, i]),
       'ten packets of 60,000 bytes, in the order sent'
     )
-    t.equal(s.host.guest(g.id)?.used.net, 600_001n, 'all billed')
+    t.equal(
+      s.host.guest(g.id)?.used.net,
+      600_001n + 11n * BigInt(PACKET_OVERHEAD_BYTES),
+      'all billed'
+    )
   })
 })
