@@ -87,13 +87,15 @@ test('the story: six steps, each as the issue tells it', async (t) => {
   )
   t.match(
     r.summary.find((row) => row.who === 'nina'),
-    { 'holds net': '1MB' },
-    "nina's card"
+    { holds: { net: '1000000' } },
+    "nina's card, exact in bytes"
   )
   const text = lines.join('\n')
   for (const n of [1, 2, 3, 4, 5, 6])
     t.match(text, new RegExp(`^${n}\\. `, 'm'), `step ${n} narrated`)
   t.match(text, /Balances and usage/)
+  t.match(text, /holds cpu \(my\)/, 'each column names its unit')
+  t.notMatch(text, /\d+MI +\d+my|\d+my +\d+MI/, 'no MI beside my in a row')
   t.match(text, /ls .*alice\/host\/guests/, 'the guest directory is listed')
 
   t.ok(running, 'the agents ran until the end of the story')
