@@ -1,6 +1,6 @@
 /**
  * The 1997 story, run for real on one machine (README, "Run the story"): a loopback network, whole
- * agents in temporary directories, six steps narrated as they happen, then a summary of balances
+ * agents in temporary directories, seven steps narrated as they happen, then a summary of balances
  * and usage. `runStory` returns every step's name, outcome and figures; it stops everything it
  * started and removes its directories (unless kept) whatever happens.
  */
@@ -11,6 +11,7 @@ import { until, type StepResult, type Story } from './context.js'
 import { barter, passToJoe } from './trade.js'
 import { setUp, write, runOut } from './remailers.js'
 import { auditAndCheat } from './audit.js'
+import { crack } from './crack.js'
 import { statement, type StatementRow } from './statement.js'
 
 export interface StoryOptions {
@@ -34,7 +35,7 @@ export interface StoryResult {
   summary: StatementRow[]
 }
 
-export const STEPS = [barter, passToJoe, setUp, write, runOut, auditAndCheat]
+export const STEPS = [barter, passToJoe, setUp, crack, write, runOut, auditAndCheat]
 
 export async function runStory(opts: StoryOptions = {}): Promise<StoryResult> {
   const started = Date.now()
@@ -58,8 +59,9 @@ export async function runStory(opts: StoryOptions = {}): Promise<StoryResult> {
   try {
     out(`A loopback network in ${world.root}`)
     for (const step of STEPS) {
+      const t0 = Date.now()
       const r = await step(story)
-      steps.push(r)
+      steps.push({ ...r, ms: Date.now() - t0 })
       if (!r.ok) {
         story.say.say(`step ${r.name} did not come out as it should: stopping here`)
         break
