@@ -13,11 +13,13 @@
  * new call (a timer when the host has them, else a message to itself).
  *
  * Commands, JSON text from the owner's client address only:
- *   {"op":"crack","hash":"<64 hex>","bits":1…32,"chunk":<tries per call, default 20000>}
- * Reports to the owner, JSON text:
+ *   {"op":"crack","hash":"<64 hex>","bits":1…32,"chunk":<tries per call, default 20000>,
+ *    "from":<first key, default 0>,"to":<past the last key, default 2^bits>}
+ * `from` and `to` give this cracker a slice of the key space, so an owner can split one search
+ * among several hosts. Reports to the owner, JSON text (`tried` counts keys of this slice):
  *   {"op":"progress","tried":n,"of":total}   after each chunk
  *   {"op":"found","key":k,"tried":n}          and the search ends
- *   {"op":"exhausted","tried":n}              every key tried, none matched
+ *   {"op":"exhausted","tried":n}              every key of the slice tried, none matched
  *
  * Store: `job` (the search and where it is).
  */
@@ -49,7 +51,19 @@ quid.on('message', (data, from) => {
   }
   const chunk =
     Number.isSafeInteger(cmd.chunk) && cmd.chunk > 0 ? Math.min(cmd.chunk, 1000000) : 20000
-  quid.store.put('job', JSON.stringify({ hash: cmd.hash, bits: cmd.bits, chunk, next: 0 }))
+  const all = 2 ** cmd.bits
+  const first = cmd.from === undefined ? 0 : cmd.from
+  const past = cmd.to === undefined ? all : cmd.to
+  if (
+    !Number.isSafeInteger(first) ||
+    !Number.isSafeInteger(past) ||
+    first < 0 ||
+    past > all ||
+    first >= past
+  )
+    return report({ op: 'error', error: 'from and to must be keys with 0 <= from < to <= 2^bits' })
+  const job = { hash: cmd.hash, bits: cmd.bits, chunk, from: first, to: past, next: first }
+  quid.store.put('job', JSON.stringify(job))
   step()
 })
 
@@ -59,22 +73,24 @@ function step() {
   const text = quid.store.get('job')
   if (!text) return
   const job = JSON.parse(text)
-  const total = 2 ** job.bits
+  // A job saved before slices existed searches the whole space.
+  job.from ??= 0
+  job.to ??= 2 ** job.bits
   const target = words(fromHex(job.hash))
-  const end = Math.min(total, job.next + job.chunk)
+  const end = Math.min(job.to, job.next + job.chunk)
   for (let k = job.next; k < end; k++) {
     if (matches(k, target)) {
       quid.store.del('job')
-      return report({ op: 'found', key: k, tried: k + 1 })
+      return report({ op: 'found', key: k, tried: k + 1 - job.from })
     }
   }
-  if (end === total) {
+  if (end === job.to) {
     quid.store.del('job')
-    return report({ op: 'exhausted', tried: total })
+    return report({ op: 'exhausted', tried: job.to - job.from })
   }
   job.next = end
   quid.store.put('job', JSON.stringify(job))
-  report({ op: 'progress', tried: end, of: total })
+  report({ op: 'progress', tried: end - job.from, of: job.to - job.from })
   next()
 }
 

@@ -1,5 +1,5 @@
 /**
- * Step 6 of the story: an auditor replays every log and finds nothing wrong; then Mallory, who
+ * Step 7 of the story: an auditor replays every log and finds nothing wrong; then Mallory, who
  * holds an IOU of Bob's, spends it twice by rewriting her own log, and both the auditor (two
  * signed heads of one log: `fork`) and Bob's host (its ledger follows her log: `fraud`, and the
  * claims on the rewritten range are frozen) catch her.
@@ -38,7 +38,7 @@ async function copies(story: Story): Promise<LogCopy[]> {
 
 export async function auditAndCheat(story: Story): Promise<StepResult> {
   const { world, say } = story
-  say.step(6, 'An auditor replays every log; then Mallory spends one IOU twice')
+  say.step(7, 'An auditor replays every log; then Mallory spends one IOU twice')
   const clean = await audit(await copies(story), [], { workers: 0 })
   say.say(
     `audit of ${clean.logs.length} logs: ${clean.violations.length === 0 ? 'clean, no violations' : `${clean.violations.length} violations`}`

@@ -18,6 +18,8 @@ export interface StepResult {
   name: string
   ok: boolean
   figures: Figures
+  /** How long the step took (set by the story). */
+  ms?: number
 }
 
 /** One person of the story: an agent, its `quid` commands, its client on the virtual network. */

@@ -1,9 +1,9 @@
 /**
- * Steps 3 to 5 of the story: Joe sets up remailers on Alice's and Bob's machines and a mailbox,
- * sells remailer cards to two newbies who write to the recipient anonymously, and his remailer on
- * Alice's machine disappears when his cpu credit there runs out.
+ * Steps 3, 5 and 6 of the story: Joe sets up remailers on Alice's and Bob's machines and a
+ * mailbox, sells remailer cards to the two newbies for the credit they earned selling cpu (step
+ * 4, crack.ts), they write to the recipient anonymously, and his remailer on Alice's machine
+ * disappears when his cpu credit there runs out.
  */
-import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Json } from '../agent/control.js'
 import type { EvictEvent } from '../host/host.js'
@@ -12,7 +12,8 @@ import { formatAddress, parseAddress } from '../vnet/address.js'
 import { keyPair } from '../host/crypto.js'
 import { buildCell, chaff, openDelivery, BOX_OVERHEAD, CELL, type Hop } from '../client/onion.js'
 import { person, who, type Person, type StepResult, type Story } from './context.js'
-import { guestFile } from './guests.js'
+import { guestFile, listing } from './guests.js'
+import { CRACKER, NEWBIES, PRICE } from './crack.js'
 
 /**
  * Joe's cpu credit for the remailer on Alice's machine: enough to start and carry the newbies'
@@ -91,20 +92,35 @@ export async function setUp(story: Story): Promise<StepResult> {
 }
 
 export async function write(story: Story): Promise<StepResult> {
-  const { world, say } = story
-  say.step(4, 'Joe sells remailer cards to two newbies; they write to Rita through both remailers')
-  const [joe, rita] = [who(story, 'joe'), who(story, 'rita')]
+  const { say } = story
+  say.step(
+    5,
+    'Joe sells remailer cards to the newbies for what Carl paid them; they write to Rita through both remailers'
+  )
+  const [joe, rita, carl] = [who(story, 'joe'), who(story, 'rita'), who(story, CRACKER)]
   const g = story.guests as NonNullable<Story['guests']>
   const key = story.recipientKey as NonNullable<Story['recipientKey']>
   const onAlice = joe.agent.ledger
     .holdings()
     .find((h) => h.claim.issuer === who(story, 'alice').agent.key && h.claim.resource === 'net')
-  const newbies: Person[] = []
-  for (const name of ['nina', 'ned']) {
-    const n = person(name, await world.agent(name, { market: null }))
-    story.people.set(name, n)
-    newbies.push(n)
+  const newbies = NEWBIES.map((name) => who(story, name))
+  const paid: Json[] = []
+  for (const n of newbies) {
     if (!onAlice) throw new Error("joe holds no net on alice's machine")
+    // The newbie pays first, with the IOU Carl paid it; Joe sells once his ledger holds it, good.
+    const earned = n.agent.ledger
+      .holdings()
+      .find((h) => h.claim.issuer === carl.agent.key && h.claim.resource === 'net')
+    if (!earned) throw new Error(`${n.name} holds nothing of carl's to pay with`)
+    const pay = (await n.quid('transfer', {
+      claim: earned.claim.id,
+      to: joe.agent.key,
+      amount: PRICE
+    })) as { transfer: string; claim: string }
+    await story.wait(
+      () => joe.agent.ledger.claimStatus(pay.claim).ok,
+      `Joe to hold ${n.name}'s payment`
+    )
     // A card is good once its whole path is known: the logs above Joe's claim, then Joe's.
     for (const p of [...joe.agent.pathParticipants(onAlice.claim), joe.agent.id])
       await n.agent.ledger.follow(p)
@@ -112,10 +128,14 @@ export async function write(story: Story): Promise<StepResult> {
       claim: onAlice.claim.id,
       to: n.agent.key,
       amount: CARD
-    })) as { claim: string }
+    })) as { transfer: string; claim: string }
     await story.wait(
       () => n.agent.ledger.claim(card.claim) !== undefined,
-      `${name} to see her card`
+      `${n.name} to see her card`
+    )
+    paid.push(
+      { from: n.name, to: 'joe', amount: PRICE, issuer: CRACKER, record: pay.transfer },
+      { from: 'joe', to: n.name, amount: CARD, issuer: 'alice', record: card.transfer }
     )
   }
   for (const n of newbies)
@@ -123,6 +143,7 @@ export async function write(story: Story): Promise<StepResult> {
       () => n.agent.ledger.balance().net === 1_000_000n,
       `${n.name} to hold her card`
     )
+  say.say(`nina, ned → joe: ${PRICE} each of carl's IOUs, what carl paid them for their cpu`)
   say.say(`joe → nina, ned: a card each (${CARD} of his credit on alice's machine)`)
   // The card also carries the route: Joe asks his remailers for their keys, so the newbies talk
   // to the first remailer only (asking B themselves would show B their addresses).
@@ -175,17 +196,13 @@ export async function write(story: Story): Promise<StepResult> {
   return {
     name: 'messages',
     ok,
-    figures: { sent: LETTERS.length, read: read.length, cell: CELL, seen: ends }
+    figures: { sent: LETTERS.length, read: read.length, cell: CELL, seen: ends, payments: paid }
   }
-}
-
-async function listing(dir: string): Promise<string[]> {
-  return (await readdir(dir).catch(() => [] as string[])).sort()
 }
 
 export async function runOut(story: Story): Promise<StepResult> {
   const { say } = story
-  say.step(5, "The newbies' prepaid traffic uses up Joe's cpu credit on Alice's machine")
+  say.step(6, "The newbies' prepaid traffic uses up Joe's cpu credit on Alice's machine")
   const alice = who(story, 'alice')
   const g = story.guests as NonNullable<Story['guests']>
   const host = alice.agent.host

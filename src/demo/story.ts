@@ -1,17 +1,18 @@
 /**
  * The 1997 story, run for real on one machine (README, "Run the story"): a loopback network, whole
- * agents in temporary directories, six steps narrated as they happen, then a summary of balances
+ * agents in temporary directories, seven steps narrated as they happen, then a summary of balances
  * and usage. `runStory` returns every step's name, outcome and figures; it stops everything it
  * started and removes its directories (unless kept) whatever happens.
  */
-import type { Json } from '../agent/control.js'
-import { RESOURCES, formatAmount } from '../ledger/amounts.js'
+import { RESOURCES, type Resource } from '../ledger/amounts.js'
 import { narrator } from './narrator.js'
 import { World } from './world.js'
 import { until, type StepResult, type Story } from './context.js'
 import { barter, passToJoe } from './trade.js'
 import { setUp, write, runOut } from './remailers.js'
 import { auditAndCheat } from './audit.js'
+import { crack } from './crack.js'
+import { statement, type StatementRow } from './statement.js'
 
 export interface StoryOptions {
   out?: (line: string) => void
@@ -30,10 +31,11 @@ export interface StoryResult {
   /** The agents' directories, when kept. */
   root: string | null
   ms: number
-  summary: Array<Record<string, Json>>
+  /** Each participant's balances and its host's usage, exact: base units as decimal strings. */
+  summary: StatementRow[]
 }
 
-export const STEPS = [barter, passToJoe, setUp, write, runOut, auditAndCheat]
+export const STEPS = [barter, passToJoe, setUp, crack, write, runOut, auditAndCheat]
 
 export async function runStory(opts: StoryOptions = {}): Promise<StoryResult> {
   const started = Date.now()
@@ -53,12 +55,13 @@ export async function runStory(opts: StoryOptions = {}): Promise<StoryResult> {
   const steps: StepResult[] = []
   const stop = (): void => void world.close()
   opts.signal?.addEventListener('abort', stop, { once: true })
-  let summary: Array<Record<string, Json>> = []
+  let summary: StatementRow[] = []
   try {
     out(`A loopback network in ${world.root}`)
     for (const step of STEPS) {
+      const t0 = Date.now()
       const r = await step(story)
-      steps.push(r)
+      steps.push({ ...r, ms: Date.now() - t0 })
       if (!r.ok) {
         story.say.say(`step ${r.name} did not come out as it should: stopping here`)
         break
@@ -67,7 +70,8 @@ export async function runStory(opts: StoryOptions = {}): Promise<StoryResult> {
     summary = summarize(story)
     out('')
     out('Balances and usage')
-    story.say.table(table(summary))
+    story.say.table(statement(summary))
+    story.say.say('(rounded to six decimals; `--json` has the exact amounts in MI and bytes)')
     await opts.inspect?.(story)
   } finally {
     opts.signal?.removeEventListener('abort', stop)
@@ -83,33 +87,20 @@ export async function runStory(opts: StoryOptions = {}): Promise<StoryResult> {
   return { ok, steps, root: opts.keep ? world.root : null, ms: Date.now() - started, summary }
 }
 
-function summarize(story: Story): Array<Record<string, Json>> {
-  const rows: Array<Record<string, Json>> = []
-  for (const p of story.people.values()) {
+function summarize(story: Story): StatementRow[] {
+  const vector = (v: Partial<Record<Resource, bigint>>): Record<Resource, string> =>
+    Object.fromEntries(RESOURCES.map((r) => [r, String(v[r] ?? 0n)])) as Record<Resource, string>
+  return [...story.people.values()].map((p) => {
     const l = p.agent.ledger
-    const holds = l.balance()
-    const owes = l.obligations()
-    const row: Record<string, Json> = { who: p.name }
-    for (const r of RESOURCES) {
-      row[`holds ${r}`] = formatAmount(r, holds[r] ?? 0n)
-      row[`owes ${r}`] = formatAmount(r, owes[r] ?? 0n)
-    }
     const hosted = p.agent.host?.list() ?? []
-    row.guests = hosted.length
-    row['guest cpu used'] = formatAmount(
-      'cpu',
-      hosted.reduce((s, g) => s + (g.used.cpu ?? 0n), 0n)
-    )
-    row['guest net used'] = formatAmount(
-      'net',
-      hosted.reduce((s, g) => s + (g.used.net ?? 0n), 0n)
-    )
-    rows.push(row)
-  }
-  return rows
-}
-
-function table(rows: Array<Record<string, Json>>): string[][] {
-  const head = Object.keys(rows[0] ?? {})
-  return [head, ...rows.map((r) => head.map((h) => String(r[h])))]
+    const used: Partial<Record<Resource, bigint>> = {}
+    for (const g of hosted) for (const r of RESOURCES) used[r] = (used[r] ?? 0n) + (g.used[r] ?? 0n)
+    return {
+      who: p.name,
+      holds: vector(l.balance()),
+      owes: vector(l.obligations()),
+      guests: hosted.length,
+      used: vector(used)
+    }
+  })
 }

@@ -42,6 +42,38 @@ test('a cracker deployed by a client finds the key and reports to its inbox', as
     'the key'
   )
   t.same(found, { op: 'found', key, tried: key + 1 }, 'the key, from the guest on Alice')
+  // A slice of the key space, as an owner splitting one search among hosts sends it.
+  await joe.client.send(dep.address, {
+    op: 'crack',
+    hash: toHex(blake2s(b)),
+    bits: 16,
+    from: 1000,
+    to: 3000
+  })
+  t.same(
+    await joe.client.json(dep.address, (v) => v.op === 'exhausted', 'the slice'),
+    { op: 'exhausted', tried: 2000 },
+    'a slice without the key: every key of it tried'
+  )
+  await joe.client.send(dep.address, {
+    op: 'crack',
+    hash: toHex(blake2s(b)),
+    bits: 16,
+    from: 39_000,
+    to: 65_536,
+    chunk: 500
+  })
+  t.same(
+    await joe.client.json(dep.address, (v) => v.op === 'found', 'the key in a slice'),
+    { op: 'found', key, tried: key - 39_000 + 1 },
+    'found in a slice: tried counts from the slice start'
+  )
+  await joe.client.send(dep.address, { op: 'crack', hash: toHex(blake2s(b)), bits: 8, to: 300 })
+  t.match(
+    await joe.client.json(dep.address, (v) => v.op === 'error', 'the refusal'),
+    { error: /from and to/ },
+    'a slice past 2^bits is refused'
+  )
   const used = alice.agent.host?.guest(dep.address)?.used
   t.ok(used && used.cpu > 0n, `its cpu is metered (${used?.cpu} MI so far)`)
 })

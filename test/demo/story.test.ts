@@ -12,7 +12,7 @@ import { REMAILER_A_CPU } from '../../src/demo/remailers.js'
 import { main } from '../../src/agent/cli.js'
 import { tmp } from '../helpers.js'
 
-test('the story: six steps, each as the issue tells it', async (t) => {
+test('the story: seven steps, each as the issue tells it', async (t) => {
   const parent = await tmp(t, 'quid-story-')
   const lines: string[] = []
   let root = ''
@@ -35,13 +35,14 @@ test('the story: six steps, each as the issue tells it', async (t) => {
       ['barter', true],
       ['transfer', true],
       ['deploy', true],
+      ['crack', true],
       ['messages', true],
       ['eviction', true],
       ['audit', true]
     ]
   )
-  t.equal(STEPS.length, 6)
-  const [barter, transfer, deploy, messages, eviction, audit] = r.steps.map(
+  t.equal(STEPS.length, 7)
+  const [barter, transfer, deploy, crack, messages, eviction, audit] = r.steps.map(
     (s) => s.figures
   ) as Array<
     Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -57,20 +58,68 @@ test('the story: six steps, each as the issue tells it', async (t) => {
   // 3. Three guests, on the hosts the claims are on.
   t.same(deploy!.hosted, { alice: 1, bob: 2 })
   t.equal(deploy!.claimSpends, 9, 'cpu, disk and net paid for each guest')
-  // 4. Both letters arrive and are read.
+  // 4. Carl buys cpu on both newbies' machines and the key turns up on Ned's half; both crackers
+  // are stopped, billed for the keys they tried, their directories deleted.
+  t.equal(crack!.key, 45_001, 'the key')
+  t.equal(crack!.tried, 2 ** 15 + (45_001 - 2 ** 15 + 1), "all of Nina's half, Ned's up to the key")
+  t.same(
+    crack!.perHost.map((h: any) => [h.host, h.result, h.reason, h.after]), // eslint-disable-line @typescript-eslint/no-explicit-any
+    [
+      ['nina', 'exhausted', 'stopped', []],
+      ['ned', 'found', 'stopped', []]
+    ]
+  )
+  for (const h of crack!.perHost) {
+    t.same(h.before, [h.guest], `${h.host}'s guest directory held the cracker`)
+    t.ok(BigInt(h.cpu) > 0n && BigInt(h.cpu) < 5000n, `${h.host} billed ${h.cpu} MI of 5000MI`)
+  }
+  t.equal(
+    crack!.cpuBilled,
+    String(crack!.perHost.reduce((s: bigint, h: { cpu: string }) => s + BigInt(h.cpu), 0n))
+  )
+  t.same(
+    crack!.payments.map((p: { from: string; to: string; amount: string }) => [
+      p.from,
+      p.to,
+      p.amount
+    ]),
+    [
+      ['carl', 'nina', 'net=1MB'],
+      ['nina', 'carl', 'cpu=5000MI,disk=4kB,net=64kB'],
+      ['carl', 'ned', 'net=1MB'],
+      ['ned', 'carl', 'cpu=5000MI,disk=4kB,net=64kB']
+    ],
+    'who paid whom'
+  )
+  // 5. The newbies pay Joe with Carl's IOUs, and Joe sells them their cards;
+  // both letters arrive and are read.
+  t.same(
+    messages!.payments.map((p: { from: string; to: string; issuer: string }) => [
+      p.from,
+      p.to,
+      p.issuer
+    ]),
+    [
+      ['nina', 'joe', 'carl'],
+      ['joe', 'nina', 'alice'],
+      ['ned', 'joe', 'carl'],
+      ['joe', 'ned', 'alice']
+    ],
+    'each card paid for with what carl paid'
+  )
   t.same([messages!.sent, messages!.read, messages!.cell], [2, 2, 4096])
   t.same(
     messages!.seen,
     { alice: { senders: 2, recipient: false }, bob: { senders: 0, recipient: true } },
     'no host saw both a newbie and the recipient'
   )
-  // 5. The remailer on Alice's machine is evicted for cpu, with exactly its credit used, and its
+  // 6. The remailer on Alice's machine is evicted for cpu, with exactly its credit used, and its
   // directory is gone.
   t.equal(eviction!.reason, 'cpu-exhausted')
   t.equal(`${eviction!.used.cpu}MI`, REMAILER_A_CPU, 'its whole cpu credit billed')
   t.same(eviction!.before, [eviction!.guest], 'the guest directory before: the remailer')
   t.same(eviction!.after, [], 'and after: nothing')
-  // 6. Clean audit, then the double spend caught twice.
+  // 7. Clean audit, then the double spend caught twice.
   t.equal(audit!.cleanViolations, 0, 'the honest world audits clean')
   t.match(
     audit!.hostCaught,
@@ -83,17 +132,19 @@ test('the story: six steps, each as the issue tells it', async (t) => {
   // The summary table: one row per participant, with what each holds and owes.
   t.same(
     r.summary.map((row) => row.who),
-    ['alice', 'bob', 'joe', 'rita', 'nina', 'ned', 'mallory']
+    ['alice', 'bob', 'joe', 'rita', 'carl', 'nina', 'ned', 'mallory']
   )
   t.match(
     r.summary.find((row) => row.who === 'nina'),
-    { 'holds net': '1MB' },
-    "nina's card"
+    { holds: { net: '1000000' } },
+    "nina's card, exact in bytes"
   )
   const text = lines.join('\n')
-  for (const n of [1, 2, 3, 4, 5, 6])
+  for (const n of [1, 2, 3, 4, 5, 6, 7])
     t.match(text, new RegExp(`^${n}\\. `, 'm'), `step ${n} narrated`)
   t.match(text, /Balances and usage/)
+  t.match(text, /holds cpu \(my\)/, 'each column names its unit')
+  t.notMatch(text, /\d+MI +\d+my|\d+my +\d+MI/, 'no MI beside my in a row')
   t.match(text, /ls .*alice\/host\/guests/, 'the guest directory is listed')
 
   t.ok(running, 'the agents ran until the end of the story')
@@ -131,7 +182,7 @@ test('quid demo --json --keep: one JSON object as the last line, the directories
   t.equal(last.ok, true)
   t.same(
     last.steps.map((s) => s.name),
-    ['barter', 'transfer', 'deploy', 'messages', 'eviction', 'audit']
+    ['barter', 'transfer', 'deploy', 'crack', 'messages', 'eviction', 'audit']
   )
   t.ok(
     last.steps.every((s) => s.ok && typeof s.figures === 'object'),
@@ -141,7 +192,7 @@ test('quid demo --json --keep: one JSON object as the last line, the directories
   t.match(out.join('\n'), `The agents' directories are kept in ${last.root}`)
   t.same(
     (await readdir(last.root)).sort(),
-    ['alice', 'bob', 'joe', 'mallory', 'ned', 'nina', 'rita'],
+    ['alice', 'bob', 'carl', 'joe', 'mallory', 'ned', 'nina', 'rita'],
     "every participant's directory is kept"
   )
   t.ok(existsSync(join(last.root, 'alice', 'identity.key')))
