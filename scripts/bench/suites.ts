@@ -8,5 +8,13 @@ import { auditSuite } from './audit.js'
 import { hostSuite } from './host.js'
 import { exchangeSuite } from './exchange.js'
 import { vnetSuite } from './vnet.js'
+import { cliSuite } from './cli.js'
 
-export const suites: readonly Suite[] = [ledger, auditSuite, hostSuite, exchangeSuite, vnetSuite]
+export const suites: readonly Suite[] = [
+  ledger,
+  auditSuite,
+  hostSuite,
+  exchangeSuite,
+  vnetSuite,
+  cliSuite
+]

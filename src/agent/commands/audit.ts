@@ -25,8 +25,6 @@ import { progressBar } from './progress.js'
 import type { Command, Io } from './command.js'
 
 export const auditCommand: Command = {
-  summary:
-    "verify export files and participants' logs, replay every rule, report violations (exit 4)",
   usage:
     'quid audit [FILE ...] [--id ID ...] [--dir DIR] [--json] [--html FILE] [--cache FILE] [--now MS] [--workers N] [--timeout MS] [--bootstrap H:P,...]',
   options: {

@@ -4,14 +4,20 @@
  */
 import type { ParseArgsConfig } from 'node:util'
 
+/** Exit codes, documented in docs/AGENT.md. */
+export const EXIT = { OK: 0, USAGE: 1, REFUSED: 2, NO_AGENT: 3, VIOLATIONS: 4 } as const
+
 export interface Io {
   out: (text: string) => void
   err: (text: string) => void
   env: NodeJS.ProcessEnv
 }
 
+/**
+ * A command's one-line summary lives in the command table (table.ts), so that `quid --help` can
+ * list every command without loading any of them.
+ */
 export interface Command {
-  summary: string
   usage: string
   options: NonNullable<ParseArgsConfig['options']>
   run(values: Record<string, unknown>, positionals: string[], io: Io): Promise<number>

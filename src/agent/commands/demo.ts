@@ -5,7 +5,6 @@ import { runStory } from '../../demo/story.js'
 import type { Command } from './command.js'
 
 export const demoCommand: Command = {
-  summary: 'run the whole story on a private loopback network, narrated (npm start)',
   usage: 'quid demo [--keep] [--json]',
   options: {
     keep: { type: 'boolean' },

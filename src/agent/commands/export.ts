@@ -12,7 +12,6 @@ import { openParticipant, openStore } from './participant.js'
 import type { Command } from './command.js'
 
 export const exportCommand: Command = {
-  summary: "write this participant's log and its signed Hypercore head to a file for auditors",
   usage: 'quid export [--dir DIR] [--out FILE] [--json]',
   options: {
     dir: { type: 'string' },

@@ -88,9 +88,8 @@ function define(c: Omit<Command, 'options'> & { options?: Command['options'] }):
 }
 
 /** A command without arguments that asks the agent `method` and prints the answer. */
-function query<T>(method: string, summary: string, human: (r: T) => string): Command {
+function query<T>(method: string, human: (r: T) => string): Command {
   return define({
-    summary,
     usage: `quid ${method} [--dir DIR] [--json]`,
     async run(values, _p, io) {
       return print(values, io, await call(values, io, method), human as (r: never) => string)
@@ -101,7 +100,6 @@ function query<T>(method: string, summary: string, human: (r: T) => string): Com
 export const remoteCommands: Record<string, Command> = {
   status: query(
     'status',
-    'show the running agent: id, peers, log length, host',
     (s: {
       id: string
       address: string
@@ -119,7 +117,6 @@ export const remoteCommands: Record<string, Command> = {
   ),
 
   offer: define({
-    summary: 'publish an offer on the market: what you give for what you want',
     usage: 'quid offer --give R --want R [--expires 30d] [--dir DIR] [--json]',
     options: { give: { type: 'string' }, want: { type: 'string' }, expires: { type: 'string' } },
     async run(values, _p, io) {
@@ -140,23 +137,18 @@ export const remoteCommands: Record<string, Command> = {
     }
   }),
 
-  offers: query(
-    'offers',
-    'list your open offers and those seen on the market',
-    (o: { mine: OfferOut[]; market: OfferOut[] }) => {
-      const line = (x: OfferOut): string =>
-        `  ${short(x.id)}  by ${short(x.maker)}  give ${vec(x.give)}  want ${vec(x.want)}  until ${x.expires}`
-      return [
-        `yours (${o.mine.length})`,
-        ...o.mine.map(line),
-        `market (${o.market.length})`,
-        ...o.market.map(line)
-      ].join('\n')
-    }
-  ),
+  offers: query('offers', (o: { mine: OfferOut[]; market: OfferOut[] }) => {
+    const line = (x: OfferOut): string =>
+      `  ${short(x.id)}  by ${short(x.maker)}  give ${vec(x.give)}  want ${vec(x.want)}  until ${x.expires}`
+    return [
+      `yours (${o.mine.length})`,
+      ...o.mine.map(line),
+      `market (${o.market.length})`,
+      ...o.market.map(line)
+    ].join('\n')
+  }),
 
   barter: define({
-    summary: 'propose a barter to a peer and wait until it is settled in both logs',
     usage:
       'quid barter PEER --give R --want R [--expires 30d] [--timeout 60s] [--dir DIR] [--json]',
     options: {
@@ -186,7 +178,6 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   transfer: define({
-    summary: 'give part of a claim you hold to another participant; prints the new claim id',
     usage: 'quid transfer CLAIM --to PEER --amount R [--timeout 60s] [--dir DIR] [--json]',
     options: { to: { type: 'string' }, amount: { type: 'string' }, ...timeoutOption },
     async run(values, positionals, io) {
@@ -208,7 +199,6 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   follow: define({
-    summary: "fetch a participant's log and keep it up to date (to check a claim's transfer path)",
     usage: 'quid follow PEER [--timeout 30s] [--dir DIR] [--json]',
     options: { ...timeoutOption },
     async run(values, positionals, io) {
@@ -226,7 +216,6 @@ export const remoteCommands: Record<string, Command> = {
 
   balance: query(
     'balance',
-    'what you hold (usable claims) and what you owe, per resource',
     (b: {
       holds: Record<string, string>
       owes: Record<string, string>
@@ -241,7 +230,6 @@ export const remoteCommands: Record<string, Command> = {
 
   claims: query(
     'claims',
-    'the claims you hold, with what is free of each and its status',
     (
       cs: Array<{
         id: string
@@ -264,8 +252,6 @@ export const remoteCommands: Record<string, Command> = {
   ),
 
   deploy: define({
-    summary:
-      "run a guest program on a peer's host, paid with claims on that host; prints its address",
     usage:
       'quid deploy FILE.js --host PEER --cpu A --disk A --net A [--claims ID,...] [--timeout 60s] [--dir DIR] [--json]',
     options: {
@@ -318,7 +304,6 @@ export const remoteCommands: Record<string, Command> = {
 
   guests: query(
     'guests',
-    'guests you deployed elsewhere, and guests your host runs',
     (g: {
       deployed: Array<{ address: string; host: string; file: string }>
       hosted: Array<{
@@ -340,7 +325,6 @@ export const remoteCommands: Record<string, Command> = {
   ),
 
   stop: define({
-    summary: 'stop a guest you deployed; its unused credit returns to you',
     usage: 'quid stop GUEST [--dir DIR] [--json]',
     async run(values, positionals, io) {
       const [guest] = positional(positionals, 1, 'one GUEST (address or id)', this.usage) as [
@@ -360,7 +344,6 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   send: define({
-    summary: 'send a message to an address on the virtual network',
     usage: 'quid send ADDRESS MESSAGE [--dir DIR] [--json]',
     async run(values, positionals, io) {
       const [to, message] = positional(positionals, 2, 'ADDRESS and MESSAGE', this.usage) as [
@@ -383,7 +366,6 @@ export const remoteCommands: Record<string, Command> = {
 
   inbox: query(
     'inbox',
-    'read (and empty) your inbox on the virtual network',
     (
       items: Array<{
         kind: string

@@ -44,7 +44,6 @@ function bootstrapList(text: string | undefined): string[] | undefined {
 }
 
 export const upCommand: Command = {
-  summary: 'run the agent in the foreground (Ctrl-C stops it cleanly)',
   usage:
     'quid up [--bootstrap H:P,...] [--market NAME] [--host --capacity R [--mips N] [--isolation isolate|process]] [--dir DIR] [--json]',
   options: {
@@ -140,7 +139,6 @@ export const upCommand: Command = {
 }
 
 export const testnetCommand: Command = {
-  summary: 'run a private DHT bootstrap on this machine, for agents started with --bootstrap',
   usage: 'quid testnet [--port N] [--host ADDRESS] [--json]',
   options: {
     json: { type: 'boolean' },
