@@ -116,7 +116,14 @@ test('the story: seven steps, each as the issue tells it', async (t) => {
   // 6. The remailer on Alice's machine is evicted for cpu, with exactly its credit used, and its
   // directory is gone.
   t.equal(eviction!.reason, 'cpu-exhausted')
-  t.equal(`${eviction!.used.cpu}MI`, REMAILER_A_CPU, 'its whole cpu credit billed')
+  // Its last call is stopped at its credit's worth of wall time; on a busy machine its thread may
+  // not have run all of it, and then it pays only what it used (docs/HOST.md, "Metering").
+  const credit = BigInt(REMAILER_A_CPU.replace(/MI$/, ''))
+  const usedCpu = BigInt(eviction!.used.cpu)
+  t.ok(
+    usedCpu <= credit && usedCpu * 10n >= credit * 9n,
+    `its cpu credit billed: ${usedCpu} MI of ${credit}`
+  )
   t.same(eviction!.before, [eviction!.guest], 'the guest directory before: the remailer')
   t.same(eviction!.after, [], 'and after: nothing')
   // 7. Clean audit, then the double spend caught twice.
