@@ -28,6 +28,7 @@ import { encodeDeployRequest } from '../../src/ledger/codecs.js'
 import * as build from '../../src/ledger/build.js'
 import { Host } from '../../src/host/host.js'
 import { bare } from '../../src/host/calibrate.js'
+import { containment } from './containment.js'
 import type { Isolation } from '../../src/host/place.js'
 import type { Figure, Suite, SuiteContext } from './suite.js'
 
@@ -195,7 +196,7 @@ async function run(ctx: SuiteContext): Promise<Figure[]> {
   const sandboxed = (await measure(ctx, 'process'))
     .filter((f) => f.name !== 'mips')
     .map((f) => ({ ...f, name: 'process' + f.name[0]?.toUpperCase() + f.name.slice(1) }))
-  return [...own, ...sandboxed]
+  return [...own, ...sandboxed, ...(await containment(ctx))]
 }
 
 export const hostSuite: Suite = {
