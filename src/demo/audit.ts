@@ -30,7 +30,8 @@ async function copyOf(agent: Agent, source: string): Promise<LogCopy> {
   return copy
 }
 
-async function copies(story: Story): Promise<LogCopy[]> {
+/** A copy of every log of the story, as each participant would export it. */
+export async function copies(story: Story): Promise<LogCopy[]> {
   const out: LogCopy[] = []
   for (const p of story.people.values()) out.push(await copyOf(p.agent, `${p.name}.qlog`))
   return out
