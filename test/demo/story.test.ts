@@ -123,6 +123,20 @@ test('the story: seven steps, each as the issue tells it', async (t) => {
   t.same(eviction!.after, [], 'and after: nothing')
   // 7. Clean audit, then the double spend caught twice.
   t.equal(audit!.cleanViolations, 0, 'the honest world audits clean')
+  const owes = (issuer: string, holder: string, resource: string): bigint =>
+    BigInt(
+      audit!.flow.find(
+        (d: { issuer: string; holder: string; resource: string }) =>
+          d.issuer === issuer && d.holder === holder && d.resource === resource
+      )?.amount ?? '0'
+    )
+  for (const n of ['nina', 'ned']) {
+    const left = 5000n - BigInt(crack!.perHost.find((h: { host: string }) => h.host === n).cpu)
+    t.equal(owes(n, 'carl', 'cpu'), left, `the auditor: ${n} owes carl the cpu he did not use`)
+    t.equal(owes('alice', n, 'net'), 1_000_000n, `the auditor: ${n} holds her card`)
+  }
+  t.equal(owes('carl', 'joe', 'net'), 2_000_000n, "the auditor: joe holds both newbies' payments")
+  t.equal(owes('carl', 'nina', 'net'), 0n, 'and the newbies none of it')
   t.match(
     audit!.hostCaught,
     { code: 'fork', claim: 'frozen', deploy: 'frozen' },
