@@ -13,6 +13,14 @@ const esc = (s: string): string =>
   )
 
 const short = (id: string): string => id.slice(0, 8)
+type Label = (id: string) => string
+
+export interface HtmlOptions {
+  /** People's names for participant ids (the demo's): shown instead of the ids' first digits. */
+  names?: Record<string, string>
+  /** HTML placed after the status line, as given (the caller escapes it). */
+  preface?: string
+}
 const fmt = (r: Resource, v: string): string => formatAmount(r, BigInt(v))
 const MAX_NODES = 40
 const MAX_EDGES = 160
@@ -21,7 +29,7 @@ const NODE_R = 22
 const COLORS: Record<Resource, string> = { cpu: '#d9480f', disk: '#1971c2', net: '#2f9e44' }
 
 /** Participants on a circle, an arrow issuer -> holder per resource, wider for larger debts. */
-function graph(report: AuditReport): string {
+function graph(report: AuditReport, label: Label): string {
   // A big audit shows the participants in the most debts; the JSON report has them all.
   const weight = new Map<string, number>()
   for (const d of report.debts)
@@ -72,7 +80,7 @@ function graph(report: AuditReport): string {
       const s = rim(a)
       const e = rim(b)
       const width = 1 + Number((BigInt(d.amount) * 4n) / max[d.resource])
-      const title = `${short(d.issuer)} owes ${short(d.holder)} ${fmt(d.resource, d.amount)} ${d.resource}`
+      const title = `${label(d.issuer)} owes ${label(d.holder)} ${fmt(d.resource, d.amount)} ${d.resource}`
       return `<path class="edge" d="M${s.x.toFixed(1)},${s.y.toFixed(1)} Q${mx.toFixed(1)},${my.toFixed(1)} ${e.x.toFixed(1)},${e.y.toFixed(1)}" stroke="${COLORS[d.resource]}" stroke-width="${width}" fill="none" marker-end="url(#arrow-${d.resource})"><title>${esc(title)}</title></path>`
     })
     .join('')
@@ -80,7 +88,7 @@ function graph(report: AuditReport): string {
     .map((id) => {
       const p = at.get(id) as { x: number; y: number }
       const bad = culprits.has(id) ? ' culprit' : ''
-      return `<g class="node${bad}" data-id="${esc(id)}"><circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="${NODE_R}"/><text x="${p.x.toFixed(1)}" y="${(p.y + 4).toFixed(1)}">${esc(short(id))}</text><title>${esc(id)}</title></g>`
+      return `<g class="node${bad}" data-id="${esc(id)}"><circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="${NODE_R}"/><text x="${p.x.toFixed(1)}" y="${(p.y + 4).toFixed(1)}">${esc(label(id))}</text><title>${esc(id)}</title></g>`
     })
     .join('')
   const markers = RESOURCES.map(
@@ -99,7 +107,7 @@ function graph(report: AuditReport): string {
 }
 
 /** Per issuer with capacity: a bar per resource, obligations against capacity. */
-function obligations(report: AuditReport): string {
+function obligations(report: AuditReport, label: Label): string {
   const rows = report.participants.filter((p) => p.capacity)
   if (rows.length === 0) return '<p>No participant published capacity.</p>'
   return rows
@@ -111,13 +119,13 @@ function obligations(report: AuditReport): string {
         const over = owed > cap ? ' over' : ''
         return `<div class="bar${over}"><span class="label">${r}</span><svg width="240" height="14"><rect width="240" height="14" class="cap"/><rect width="${Math.min(240, (240 * pct) / 100).toFixed(1)}" height="14" fill="${COLORS[r]}"/></svg><span>${esc(fmt(r, p.owes[r]))} of ${esc(fmt(r, p.capacity?.[r] ?? '0'))} (${pct.toFixed(1)}%)</span></div>`
       }).join('')
-      return `<div class="issuer"><h3 title="${esc(p.id)}">${esc(short(p.id))}</h3>${bars}</div>`
+      return `<div class="issuer"><h3 title="${esc(p.id)}">${esc(label(p.id))}</h3>${bars}</div>`
     })
     .join('')
 }
 
 /** Cumulative usage per guest against time, one small chart per guest and resource used. */
-function usage(guests: GuestSummary[]): string {
+function usage(guests: GuestSummary[], label: Label): string {
   const shown = guests.filter((g) => g.usage.length > 0).slice(0, 50)
   if (shown.length === 0) return '<p>No guest reported usage.</p>'
   const charts = shown.map((g) => {
@@ -139,7 +147,7 @@ function usage(guests: GuestSummary[]): string {
         return `<path d="${d}" stroke="${COLORS[r]}" fill="none" stroke-width="2"><title>${r}: ${esc(fmt(r, g.usage[g.usage.length - 1]?.[r] ?? '0'))} of ${esc(fmt(r, g.reserved[r]))}</title></path>`
       })
       .join('')
-    return `<figure class="guest"><svg width="300" height="100" viewBox="0 -4 300 108"><line x1="0" y1="0" x2="300" y2="0" class="limit"/>${lines}</svg><figcaption>guest ${esc(short(g.id))} on ${esc(short(g.host))} for ${esc(short(g.owner))}${g.ended ? ` (ended: ${esc(g.ended)})` : ''}</figcaption></figure>`
+    return `<figure class="guest"><svg width="300" height="100" viewBox="0 -4 300 108"><line x1="0" y1="0" x2="300" y2="0" class="limit"/>${lines}</svg><figcaption>guest ${esc(short(g.id))} on ${esc(label(g.host))} for ${esc(label(g.owner))}${g.ended ? ` (ended: ${esc(g.ended)})` : ''}</figcaption></figure>`
   })
   const more =
     guests.length > shown.length
@@ -148,7 +156,7 @@ function usage(guests: GuestSummary[]): string {
   return charts.join('') + more
 }
 
-function violations(report: AuditReport): string {
+function violations(report: AuditReport, label: Label): string {
   if (report.violations.length === 0) return '<p class="clean">No violations.</p>'
   const codes = Object.keys(report.byCode).sort()
   const filter = `<label>Show <select id="code-filter"><option value="">all codes</option>${codes.map((c) => `<option>${esc(c)}</option>`).join('')}</select></label>`
@@ -170,7 +178,7 @@ function violations(report: AuditReport): string {
             `head length ${h.length} fork ${h.fork} tree ${h.treeHash ?? '?'} sig ${h.signature}`
         )
       ]
-      return `<tr class="violation" data-code="${esc(v.code)}"><td><code>${esc(v.code)}</code></td><td>${esc(v.message)}</td><td>${v.culprit ? esc(short(v.culprit)) : ''}</td><td>${esc(where.join(', '))}</td><td class="evidence">${evidence.map(esc).join('<br>')}</td></tr>`
+      return `<tr class="violation" data-code="${esc(v.code)}"><td><code>${esc(v.code)}</code></td><td>${esc(v.message)}</td><td>${v.culprit ? esc(label(v.culprit)) : ''}</td><td>${esc(where.join(', '))}</td><td class="evidence">${evidence.map(esc).join('<br>')}</td></tr>`
     })
     .join('')
   return `${filter}<table id="violations"><thead><tr><th>code</th><th>what</th><th>culprit</th><th>where</th><th>evidence</th></tr></thead><tbody>${rows}</tbody></table>${report.violations.length > MAX_ROWS ? `<p>${MAX_ROWS} of ${report.violations.length} violations shown; the JSON report has them all.</p>` : ''}`
@@ -191,7 +199,8 @@ table.logs td{font-family:monospace;font-size:12px}`
 
 const SCRIPT = `(function(){var s=document.getElementById('code-filter');if(!s)return;s.addEventListener('change',function(){var rows=document.querySelectorAll('tr.violation');for(var i=0;i<rows.length;i++){rows[i].style.display=!s.value||rows[i].getAttribute('data-code')===s.value?'':'none'}})})()`
 
-export function renderHtml(report: AuditReport): string {
+export function renderHtml(report: AuditReport, opts: HtmlOptions = {}): string {
+  const label: Label = (id) => opts.names?.[id] ?? short(id)
   const status = report.ok
     ? '<p class="status ok">Clean: every signature verified and every rule holds.</p>'
     : `<p class="status bad">${report.violations.length} violation${report.violations.length === 1 ? '' : 's'}: ${Object.entries(
@@ -203,7 +212,7 @@ export function renderHtml(report: AuditReport): string {
   const logs = report.logs
     .map(
       (l) =>
-        `<tr><td title="${esc(l.id)}">${esc(short(l.id))}</td><td>${l.length}</td><td>${l.authentic}</td><td>${esc(l.sources.join(', '))}</td></tr>`
+        `<tr><td title="${esc(l.id)}">${esc(label(l.id))}</td><td>${l.length}</td><td>${l.authentic}</td><td>${esc(l.sources.join(', '))}</td></tr>`
     )
     .join('')
   return `<!doctype html>
@@ -212,17 +221,18 @@ export function renderHtml(report: AuditReport): string {
 <style>${CSS}</style></head><body>
 <h1>quid audit</h1>
 ${status}
+${opts.preface ?? ''}
 <p>${s.copies} copies of ${report.logs.length} logs, ${s.entries} entries (${s.verified} verified now, ${s.cached} from earlier audits) in ${s.ms} ms on ${s.workers || 1} threads; judged at ${esc(new Date(report.now).toISOString())}.</p>
 <h2>Participants and logs</h2>
 <table class="logs"><thead><tr><th>participant</th><th>entries</th><th>bound to its signed head</th><th>from</th></tr></thead><tbody>${logs}</tbody></table>
 <h2>Who owes whom</h2>
-${graph(report)}
+${graph(report, label)}
 <h2>Obligations against capacity</h2>
-${obligations(report)}
+${obligations(report, label)}
 <h2>Usage per guest over time</h2>
-${usage(report.guests)}
+${usage(report.guests, label)}
 <h2>Violations</h2>
-${violations(report)}
+${violations(report, label)}
 <script>${SCRIPT}</script>
 </body></html>
 `

@@ -22,6 +22,8 @@ import { claimId } from '../ledger/state.js'
 import { fromHex, toHex } from '../core/bytes.js'
 import * as build from '../ledger/build.js'
 import { person, who, type StepResult, type Story } from './context.js'
+import { CRACKER, NEWBIES } from './crack.js'
+import { formatAmount } from '../ledger/amounts.js'
 import { short } from './narrator.js'
 
 async function copyOf(agent: Agent, source: string): Promise<LogCopy> {
@@ -30,7 +32,8 @@ async function copyOf(agent: Agent, source: string): Promise<LogCopy> {
   return copy
 }
 
-async function copies(story: Story): Promise<LogCopy[]> {
+/** A copy of every log of the story, as each participant would export it. */
+export async function copies(story: Story): Promise<LogCopy[]> {
   const out: LogCopy[] = []
   for (const p of story.people.values()) out.push(await copyOf(p.agent, `${p.name}.qlog`))
   return out
@@ -41,9 +44,26 @@ export async function auditAndCheat(story: Story): Promise<StepResult> {
   say.step(7, 'An auditor replays every log; then Mallory spends one IOU twice')
   const clean = await audit(await copies(story), [], { workers: 0 })
   say.say(
-    `audit of ${clean.logs.length} logs: ${clean.violations.length === 0 ? 'clean, no violations' : `${clean.violations.length} violations`}`
+    `audit of ${clean.logs.length} logs: ${clean.violations.length === 0 ? 'clean, no violations' : `${clean.violations.length} violations`}; its balances show step 4's flow:`
   )
 
+  // The economy of step 4 as the auditor sees it: what the cracker, the newbies and Joe owe each
+  // other now, from the logs alone.
+  const name = new Map([...story.people.values()].map((p) => [p.agent.key, p.name]))
+  const economy = new Set([CRACKER, ...NEWBIES, 'joe'])
+  const flow = clean.debts
+    .map((d) => ({
+      issuer: name.get(d.issuer) ?? d.issuer,
+      holder: name.get(d.holder) ?? d.holder,
+      resource: d.resource,
+      amount: d.amount
+    }))
+    .filter((d) => economy.has(d.issuer) || economy.has(d.holder))
+  const step4 = new Set([CRACKER, ...NEWBIES])
+  for (const d of flow.filter((x) => step4.has(x.issuer) || step4.has(x.holder)))
+    say.say(
+      `  ${d.issuer} owes ${d.holder} ${formatAmount(d.resource, BigInt(d.amount))} ${d.resource}`
+    )
   const [alice, bob, nina] = [who(story, 'alice'), who(story, 'bob'), who(story, 'nina')]
   const mallory = person('mallory', await world.agent('mallory', { market: null }))
   story.people.set('mallory', mallory)
@@ -122,6 +142,7 @@ export async function auditAndCheat(story: Story): Promise<StepResult> {
       (fork.heads?.length ?? 0) >= 2,
     figures: {
       cleanViolations: clean.violations.length,
+      flow,
       logs: clean.logs.length,
       hostCaught: {
         code: caught.code,

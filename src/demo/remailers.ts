@@ -24,6 +24,8 @@ export const MAILBOX_DISK = 1_000_000
 export const CARD = 'net=1MB'
 const LETTERS = ['Meet at the usual place, Thursday.', 'The documents are in the locker.']
 const DELIVERY = CELL + BOX_OVERHEAD
+/** Cover cells the newbies send to remailer A between two looks at whether it is gone (step 6). */
+const CELLS_PER_LOOK = 4
 
 async function deploy(
   joe: Person,
@@ -220,10 +222,13 @@ export async function runOut(story: Story): Promise<StepResult> {
   let sent = 0
   await story.wait(
     async () => {
-      if (evicted) return true
-      const n = newbies[sent % newbies.length] as Person
-      await n.client.send(g.remailerA, chaff()).catch(() => {})
-      sent++
+      // A few cells between two looks (the wait looks every 20 ms): one at a time, the step took
+      // 20 ms a cell, most of the story. Well within the per-peer rate (docs/AGENT.md).
+      for (let i = 0; i < CELLS_PER_LOOK && !evicted; i++) {
+        const n = newbies[sent % newbies.length] as Person
+        await n.client.send(g.remailerA, chaff()).catch(() => {})
+        sent++
+      }
       return evicted !== null
     },
     'remailer A to run out of cpu',

@@ -4,6 +4,7 @@
  * and usage. `runStory` returns every step's name, outcome and figures; it stops everything it
  * started and removes its directories (unless kept) whatever happens.
  */
+import { writeFile } from 'node:fs/promises'
 import { RESOURCES, type Resource } from '../ledger/amounts.js'
 import { narrator } from './narrator.js'
 import { World } from './world.js'
@@ -12,6 +13,7 @@ import { barter, passToJoe } from './trade.js'
 import { setUp, write, runOut } from './remailers.js'
 import { auditAndCheat } from './audit.js'
 import { crack } from './crack.js'
+import { picture } from './picture.js'
 import { statement, type StatementRow } from './statement.js'
 
 export interface StoryOptions {
@@ -21,6 +23,8 @@ export interface StoryOptions {
   parent?: string
   /** Stops the story early: every agent is stopped and the directories removed (unless kept). */
   signal?: AbortSignal
+  /** Writes the auditor's report of the story's logs there, as HTML (picture.ts). */
+  html?: string
   /** Called with the story before the world closes (tests look at the hosts' records here). */
   inspect?: (story: Story) => Promise<void> | void
 }
@@ -72,6 +76,11 @@ export async function runStory(opts: StoryOptions = {}): Promise<StoryResult> {
     out('Balances and usage')
     story.say.table(statement(summary))
     story.say.say('(rounded to six decimals; `--json` has the exact amounts in MI and bytes)')
+    if (opts.html) {
+      await writeFile(opts.html, await picture(story, steps))
+      out('')
+      out(`The auditor's report of the story's logs, with the payments: ${opts.html}`)
+    }
     await opts.inspect?.(story)
   } finally {
     opts.signal?.removeEventListener('abort', stop)

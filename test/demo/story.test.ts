@@ -6,6 +6,8 @@
 import { test } from 'tap'
 import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { chromium } from 'playwright-core'
 import { existsSync } from 'node:fs'
 import { runStory, STEPS } from '../../src/demo/story.js'
 import { REMAILER_A_CPU } from '../../src/demo/remailers.js'
@@ -128,6 +130,20 @@ test('the story: seven steps, each as the issue tells it', async (t) => {
   t.same(eviction!.after, [], 'and after: nothing')
   // 7. Clean audit, then the double spend caught twice.
   t.equal(audit!.cleanViolations, 0, 'the honest world audits clean')
+  const owes = (issuer: string, holder: string, resource: string): bigint =>
+    BigInt(
+      audit!.flow.find(
+        (d: { issuer: string; holder: string; resource: string }) =>
+          d.issuer === issuer && d.holder === holder && d.resource === resource
+      )?.amount ?? '0'
+    )
+  for (const n of ['nina', 'ned']) {
+    const left = 5000n - BigInt(crack!.perHost.find((h: { host: string }) => h.host === n).cpu)
+    t.equal(owes(n, 'carl', 'cpu'), left, `the auditor: ${n} owes carl the cpu he did not use`)
+    t.equal(owes('alice', n, 'net'), 1_000_000n, `the auditor: ${n} holds her card`)
+  }
+  t.equal(owes('carl', 'joe', 'net'), 2_000_000n, "the auditor: joe holds both newbies' payments")
+  t.equal(owes('carl', 'nina', 'net'), 0n, 'and the newbies none of it')
   t.match(
     audit!.hostCaught,
     { code: 'fork', claim: 'frozen', deploy: 'frozen' },
@@ -173,9 +189,10 @@ test('the story: seven steps, each as the issue tells it', async (t) => {
   t.equal(r.root, null)
 })
 
-test('quid demo --json --keep: one JSON object as the last line, the directories kept', async (t) => {
+test('quid demo --json --keep --html: one JSON object as the last line, the directories kept, the picture in Chromium', async (t) => {
   const out: string[] = []
-  const code = await main(['demo', '--json', '--keep'], {
+  const html = join(await tmp(t, 'quid-story-html-'), 'story.html')
+  const code = await main(['demo', '--json', '--keep', '--html', html], {
     out: (s) => out.push(...s.split('\n')),
     err: (s) => out.push(s),
     env: process.env
@@ -204,20 +221,75 @@ test('quid demo --json --keep: one JSON object as the last line, the directories
   )
   t.ok(existsSync(join(last.root, 'alice', 'identity.key')))
   t.equal(await main(['demo', '--bogus'], { out: () => {}, err: () => {}, env: {} }), 1)
-})
-
-test('an interrupted story stops every agent and removes its directories', async (t) => {
-  const parent = await tmp(t, 'quid-story-')
-  const interrupt = new AbortController()
-  await t.rejects(
-    runStory({
-      parent,
-      signal: interrupt.signal,
-      out: (l) => {
-        if (l.startsWith('2. ')) interrupt.abort()
-      }
+  const refused: string[] = []
+  t.equal(
+    await main(['demo', '--json', '--html', join(html, 'no', 'such.html')], {
+      out: (s) => refused.push(s),
+      err: () => {},
+      env: {}
     }),
-    'the story ends with an error'
+    1,
+    'an --html file in no directory: bad usage, before the story starts'
   )
-  t.same(await readdir(parent), [], 'nothing left behind')
+  t.match(JSON.parse(refused.at(-1) as string), { error: { code: 'bad-argument' } })
+
+  // The picture, as a person sees it: Chromium renders the page, and its graph, its payments and
+  // its people name the cracker, the newbies and Joe.
+  t.match(out.join('\n'), `The auditor's report of the story's logs, with the payments: ${html}`)
+  // As test/audit/html.test.ts: Debian's chromium, headless.
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu']
+  })
+  t.teardown(() => browser.close())
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  await page.goto(pathToFileURL(html).href)
+  const nodes = await page.$$eval('#graph .node text', (ns) => ns.map((n) => n.textContent))
+  for (const name of ['carl', 'nina', 'ned', 'joe', 'alice', 'bob'])
+    t.ok(nodes.includes(name), `${name} is a node of the graph`)
+  const edges = await page.$$eval('#graph .edge title', (ns) => ns.map((n) => n.textContent ?? ''))
+  for (const n of ['nina', 'ned']) {
+    t.ok(
+      edges.some((e) => e.startsWith(`${n} owes carl `) && e.endsWith(' cpu')),
+      `${n} owes carl cpu: what he bought`
+    )
+    t.ok(
+      edges.some((e) => e.startsWith(`alice owes ${n} 1MB net`)),
+      `${n} holds her card`
+    )
+  }
+  t.ok(edges.includes('carl owes joe 2MB net'), "joe holds carl's IOUs, the newbies' payments")
+  const payments = await page.$$eval('#payments tr.payment', (rs) =>
+    rs.map((r) => [...r.querySelectorAll('td')].slice(0, 4).map((c) => c.textContent))
+  )
+  t.same(
+    payments,
+    [
+      ['carl', 'nina', 'net=1MB', "carl's"],
+      ['nina', 'carl', 'cpu=5000MI,disk=4kB,net=64kB', "nina's"],
+      ['carl', 'ned', 'net=1MB', "carl's"],
+      ['ned', 'carl', 'cpu=5000MI,disk=4kB,net=64kB', "ned's"],
+      ['nina', 'joe', 'net=1MB', "carl's"],
+      ['joe', 'nina', 'net=1MB', "alice's"],
+      ['ned', 'joe', 'net=1MB', "carl's"],
+      ['joe', 'ned', 'net=1MB', "alice's"]
+    ],
+    'the payments table: who paid whom what, on whose machine'
+  )
+  const hosts = await page.$$eval('.issuer h3', (hs) => hs.map((h) => h.textContent))
+  t.ok(
+    ['nina', 'ned', 'carl'].every((n) => hosts.includes(n)),
+    "the newbies' and carl's capacity"
+  )
+  const usage = await page.$$eval('figure.guest figcaption', (fs) =>
+    fs.map((f) => f.textContent ?? '')
+  )
+  for (const n of ['nina', 'ned'])
+    t.ok(
+      usage.some((u) => u.includes(`on ${n} for carl (ended: stopped)`)),
+      `the cracker's usage on ${n}'s machine`
+    )
+  t.same(errors, [], 'the page runs without errors')
 })

@@ -1,17 +1,24 @@
 /**
  * `quid demo`: the 1997 story on an embedded loopback network (src/demo/, README "Run the story").
  */
+import { stat } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { runStory } from '../../demo/story.js'
+import { QuidError, ErrorCodes } from '../../core/errors.js'
 import type { Command } from './command.js'
 
 export const demoCommand: Command = {
-  usage: 'quid demo [--keep] [--json]',
+  usage: 'quid demo [--keep] [--json] [--html FILE]',
   options: {
     keep: { type: 'boolean' },
     json: { type: 'boolean' },
+    html: { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   },
   async run(values, _positionals, io) {
+    const html = values.html === undefined ? undefined : resolve(String(values.html))
+    // Refused before the story starts, rather than after it ran for nothing.
+    if (html) await writable(html)
     // Ctrl-C stops the agents and removes the directories rather than leaving them behind.
     const interrupt = new AbortController()
     const onSignal = (): void => interrupt.abort()
@@ -19,7 +26,12 @@ export const demoCommand: Command = {
     process.once('SIGTERM', onSignal)
     let r: Awaited<ReturnType<typeof runStory>>
     try {
-      r = await runStory({ out: io.out, keep: Boolean(values.keep), signal: interrupt.signal })
+      r = await runStory({
+        out: io.out,
+        keep: Boolean(values.keep),
+        signal: interrupt.signal,
+        ...(html ? { html } : {})
+      })
     } catch (err) {
       if (!interrupt.signal.aborted) throw err
       io.err('quid demo: interrupted; every agent stopped')
@@ -40,4 +52,12 @@ export const demoCommand: Command = {
       )
     return r.ok ? 0 : 2
   }
+}
+
+async function writable(file: string): Promise<void> {
+  const dir = await stat(dirname(file)).catch(() => null)
+  if (!dir?.isDirectory())
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--html ${file}: no directory ${dirname(file)}`)
+  if ((await stat(file).catch(() => null))?.isDirectory())
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--html ${file} is a directory`)
 }
