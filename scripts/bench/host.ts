@@ -68,11 +68,14 @@ async function measure(ctx: SuiteContext, isolation: Isolation): Promise<Figure[
     const record = build.issue({
       issuer: hostKp.publicKey,
       holder: ownerKp.publicKey,
-      amounts: { cpu: 10n ** 14n }
+      amounts: { cpu: 10n ** 14n, net: 10n ** 12n }
     })
     const signed = signRecord(record, [hostKp, ownerKp])
     await ledger.append(signed)
     const claim = claimId(signed.id, 0)
+    const netClaim = claimId(signed.id, 1)
+    // Every packet pays its wire size, an empty one too (docs/GUESTS.md): each guest gets some net.
+    const net = { claim: netClaim, root: netClaim, resource: 'net' as const, amount: 100_000n }
     const code = new TextEncoder().encode(GUEST)
     const codeHash = blake2b256(code)
     const request = (): { request: Uint8Array; signature: Uint8Array; code: Uint8Array } => {
@@ -81,7 +84,7 @@ async function measure(ctx: SuiteContext, isolation: Isolation): Promise<Figure[
         owner: ownerKp.publicKey,
         codeHash,
         codeSize: code.byteLength,
-        claims: [{ claim, root: claim, resource: 'cpu', amount: 1_000_000n }]
+        claims: [{ claim, root: claim, resource: 'cpu', amount: 1_000_000n }, net]
       })
       return { request: encodeDeployRequest(r), signature: signDeployRequest(r, ownerKp), code }
     }
@@ -94,9 +97,8 @@ async function measure(ctx: SuiteContext, isolation: Isolation): Promise<Figure[
       owner: ownerKp.publicKey,
       codeHash: blake2b256(spin),
       codeSize: spin.byteLength,
-      claims: [{ claim, root: claim, resource: 'cpu', amount: 10n ** 9n }]
+      claims: [{ claim, root: claim, resource: 'cpu', amount: 10n ** 9n }, net]
     })
-    // The trigger is an empty message: it costs no net credit, so the guest needs none.
     const g = await host.deploy({
       request: encodeDeployRequest(sr),
       signature: signDeployRequest(sr, ownerKp),

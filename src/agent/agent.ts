@@ -88,6 +88,8 @@ export class Agent extends ReadyResource implements AgentContext {
   private vnet!: VnetChannel
   private control!: ControlServer
   deployments: Deployment[] = []
+  /** The last write of the deployments list, so that writes never overlap (saveDeployments). */
+  private deploymentsWritten: Promise<void> = Promise.resolve()
   private readonly opts: AgentOptions
   private readonly guestPending = new Map<string, number>()
   /** Endpoints of the guests this agent hosts, by guest id (hex), made when first routed to. */
@@ -325,12 +327,21 @@ export class Agent extends ReadyResource implements AgentContext {
     }
   }
 
-  private async saveDeployments(): Promise<void> {
-    // Written aside and renamed, so a crash leaves the old list or the new one, never half of one.
-    const tmp = this.paths.deployments + '.tmp'
-    await writeFile(tmp, JSON.stringify({ version: 1, deployments: this.deployments }, null, 2), {
-      mode: 0o600
-    })
-    await rename(tmp, this.paths.deployments)
+  /**
+   * Writes the list, after any write still in progress: two commands at once (two deploys, a
+   * deploy and a stop) would otherwise both write the one temporary file and race to rename it.
+   * Each write takes the list as it is when its turn comes, so the last one holds every change.
+   */
+  private saveDeployments(): Promise<void> {
+    const write = async (): Promise<void> => {
+      // Written aside and renamed, so a crash leaves the old list or the new one, never half of one.
+      const tmp = this.paths.deployments + '.tmp'
+      const list = { version: 1, deployments: this.deployments }
+      await writeFile(tmp, JSON.stringify(list, null, 2), { mode: 0o600 })
+      await rename(tmp, this.paths.deployments)
+    }
+    const next = this.deploymentsWritten.then(write, write)
+    this.deploymentsWritten = next.catch(() => {})
+    return next
   }
 }

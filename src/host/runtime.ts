@@ -41,15 +41,17 @@ const tagged = (b: Uint8Array): string => 'b' + latin1(b)
 /** An isolate with a fresh context, made before a guest needs it. */
 export interface Spare {
   isolate: ivm.Isolate
-  context: Promise<ivm.Context>
+  context: ivm.Context
 }
 
+/**
+ * Makes the isolate and its context on this thread (about 1 ms), never on isolated-vm's pool: an
+ * isolate disposed while the pool still builds its context (a host closing just after a deploy)
+ * can abort the process that holds it, which in-process is the agent.
+ */
 export function makeSpare(memoryLimitMb: number): Spare {
   const isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb })
-  const context = isolate.createContext()
-  // A spare disposed unused must not leave an unhandled rejection behind.
-  context.catch(() => {})
-  return { isolate, context }
+  return { isolate, context: isolate.createContextSync() }
 }
 
 // The bootstrap is compiled once per sandbox process; later isolates start from V8's code cache.
@@ -135,7 +137,7 @@ export class GuestRuntime {
   private ending: EvictReason | null = null
   private detail = ''
 
-  private readonly prepared: Promise<ivm.Context>
+  private readonly prepared: ivm.Context
 
   /** `spare`: an isolate and context made ahead of time with the same memory limit (child.ts). */
   constructor(spec: GuestSpec, emit: (e: Event) => void, spare?: Spare) {
@@ -143,7 +145,7 @@ export class GuestRuntime {
     this.emit = emit
     this.store = new GuestStore(spec.storeDir, spec.diskQuota)
     this.isolate = spare?.isolate ?? new ivm.Isolate({ memoryLimit: spec.memoryLimitMb })
-    this.prepared = spare?.context ?? this.isolate.createContext()
+    this.prepared = spare?.context ?? this.isolate.createContextSync()
   }
 
   get disposed(): boolean {
@@ -157,7 +159,7 @@ export class GuestRuntime {
   /** Builds the realm and runs the guest's code once (its top level), metered like a call. */
   async load(budget: Budget): Promise<CallResult> {
     // The context first: making it is the host's work, done ahead (a spare), not the guest's.
-    const context = await this.prepared
+    const context = this.prepared
     return this.metered(budget, (st) => {
       this.context = context
       const host = new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown) =>

@@ -343,3 +343,27 @@ test('a claim passed on twice is usable: each sender names the logs on its path'
   }
   t.ok(bob.host!.guest(dep.guest), "Bob's host admits a guest paid two hops down")
 })
+
+test('deployments recorded at once are all kept: writes of the list never overlap', async (t) => {
+  const net = await agentNet(t)
+  const carol = await net.agent('carol')
+  const d = (i: number) => ({
+    guest: i.toString(16).padStart(64, '0'),
+    host: 'h',
+    address: `g${i}`,
+    file: 'x.js',
+    resources: { cpu: '1MI', disk: '1B', net: '1B' },
+    at: i
+  })
+  // Twenty at once: before, two writes shared one temporary file and one rename failed (ENOENT).
+  await Promise.all(Array.from({ length: 20 }, (_, i) => carol.recordDeployment(d(i))))
+  await Promise.all(Array.from({ length: 10 }, (_, i) => carol.forgetDeployment(d(i).guest)))
+  const file = JSON.parse(readFileSync(join(carol.dir, 'deployments.json'), 'utf8')) as {
+    deployments: Array<{ at: number }>
+  }
+  t.same(
+    file.deployments.map((x) => x.at).sort((a, b) => a - b),
+    [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+    'the file holds every change, in the end'
+  )
+})

@@ -123,22 +123,30 @@ t.test('metering', async (t) => {
     }
     // Warm until V8 has optimised the loop: a colder run is real CPU work too, but not the same work.
     for (let i = 0; i < 3; i++) await charge()
-    const median = async (): Promise<bigint> => {
-      const xs = [await charge(), await charge(), await charge()].sort((a, b) => (a < b ? -1 : 1))
-      return xs[1] as bigint
+    // Alone and under load in turns, so that a change in the machine's background load (other
+    // test files, other users) falls on both sides alike; medians of five of each.
+    const quiet: bigint[] = []
+    const loaded: bigint[] = []
+    for (let round = 0; round < 5; round++) {
+      quiet.push(await charge())
+      const busy = [0, 1].map(() =>
+        spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
+      )
+      try {
+        await new Promise((r) => setTimeout(r, 100))
+        loaded.push(await charge())
+      } finally {
+        busy.forEach((p) => p.kill('SIGKILL'))
+      }
     }
-    const quiet = await median()
-    const busy = [0, 1].map(() =>
-      spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
-    )
-    t.teardown(() => busy.forEach((p) => p.kill('SIGKILL')))
-    await new Promise((r) => setTimeout(r, 200))
-    const loaded = await median()
-    busy.forEach((p) => p.kill('SIGKILL'))
-    const ratio = Number(loaded) / Number(quiet)
+    const median = (xs: bigint[]): bigint => [...xs].sort((a, b) => (a < b ? -1 : 1))[2] as bigint
+    const ratio = Number(median(loaded)) / Number(median(quiet))
+    // Within a quarter: this VM does not report the hypervisor's steal time, so a thread's CPU
+    // clock can run fast while both vCPUs are busy (docs/HOST.md, "Metering"); a wall-time meter
+    // would charge several times as much here.
     t.ok(
-      ratio > 0.9 && ratio < 1.1,
-      `charged ${quiet} MI alone, ${loaded} MI under load (ratio ${ratio.toFixed(3)})`
+      ratio > 0.8 && ratio < 1.25,
+      `charged ${median(quiet)} MI alone, ${median(loaded)} MI under load (ratio ${ratio.toFixed(3)})`
     )
   })
 })
