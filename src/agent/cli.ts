@@ -47,7 +47,9 @@ function help(): string {
     '',
     ...Object.entries(commandTable).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'Every command takes --dir DIR (default $QUID_DIR, else ~/.quid), --json and --help.',
+    'Every command takes --json and --help; all but testnet and demo act on a participant',
+    'directory, --dir DIR (default $QUID_DIR, else ~/.quid).',
+    'Amounts: cpu=1my,disk=10MB,net=100MB. Durations: 500ms, 45s, 2m, 12h, 30d.',
     'Exit codes: 0 done, 1 bad usage or input, 2 refused by a rule or a peer, 3 no agent running,',
     '4 an audit found violations.'
   ].join('\n')

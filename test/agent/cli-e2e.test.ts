@@ -224,12 +224,8 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     dir('carol'),
     '--host',
     ids.bob as string,
-    '--cpu',
-    '1my',
-    '--disk',
-    '1MB',
-    '--net',
-    '1MB'
+    '--give',
+    'cpu=1my,disk=1MB,net=1MB'
   ])
   t.match(dep.address, /^[a-z0-9]{52}@[a-z0-9]{52}$/)
 
@@ -375,6 +371,38 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
       ],
       2,
       /insufficient|asks for/
+    ],
+    [
+      'a deploy that names no net',
+      [
+        'deploy',
+        file,
+        '--dir',
+        dir('carol'),
+        '--host',
+        ids.bob as string,
+        '--give',
+        'cpu=1my,disk=1MB'
+      ],
+      1,
+      /names no net/
+    ],
+    [
+      'a deploy that gives its amounts twice',
+      [
+        'deploy',
+        file,
+        '--dir',
+        dir('carol'),
+        '--host',
+        ids.bob as string,
+        '--give',
+        'cpu=1my,disk=1MB,net=1MB',
+        '--cpu',
+        '1my'
+      ],
+      1,
+      /--give or --cpu, not both/
     ],
     ['a malformed address', ['send', 'nowhere', 'hi', '--dir', dir('carol')], 1, /address/],
     [

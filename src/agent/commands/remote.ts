@@ -6,13 +6,20 @@
 import { resolve as resolvePath } from 'node:path'
 import { access, constants } from 'node:fs/promises'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
-import { parseAmount, parseAmounts } from '../../ledger/amounts.js'
+import {
+  formatAmount,
+  isResource,
+  parseAmount,
+  parseAmounts,
+  RESOURCES
+} from '../../ledger/amounts.js'
 import { parseId } from '../../crypto/identity.js'
 import { fromHex } from '../../core/bytes.js'
 import { parseAddress } from '../../vnet/address.js'
 import { callAgent, type Json, type JsonObject } from '../control.js'
 import { participantDir, paths } from '../dirs.js'
 import { parseDuration } from '../duration.js'
+import { alike, short, vec, vecOf } from './show.js'
 import type { Command, Io } from './command.js'
 
 /** `--timeout 30s`: how long a command that needs a peer waits for it. */
@@ -68,12 +75,6 @@ function print(values: Values, io: Io, result: Json, human: (r: never) => string
   return 0
 }
 
-const vec = (v: Record<string, string>): string =>
-  Object.entries(v)
-    .map(([r, a]) => `${r}=${a}`)
-    .join(',')
-const short = (id: string): string => id.slice(0, 12)
-
 interface OfferOut {
   id: string
   maker: string
@@ -81,6 +82,36 @@ interface OfferOut {
   want: Record<string, string>
   expires: string
   remaining?: Record<string, string>
+}
+
+/** What a deploy reserves: `--give cpu=…,disk=…,net=…`, or the old `--cpu A --disk A --net A`. */
+function deployAmounts(values: Values, usage: string): Record<'cpu' | 'disk' | 'net', string> {
+  const single = RESOURCES.filter((r) => values[r] !== undefined)
+  if (values.give !== undefined) {
+    if (single.length > 0)
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `give the amounts once: --give or --${single.join('/--')}, not both`
+      )
+    const text = values.give as string
+    const a = parseAmounts(text)
+    const missing = RESOURCES.filter((r) => a[r] === undefined)
+    if (missing.length > 0)
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `--give ${text} names no ${missing.join(' or ')}: a guest needs an amount of each of cpu, disk and net (e.g. cpu=1my,disk=10MB,net=100MB)`
+      )
+    const f = (r: 'cpu' | 'disk' | 'net'): string => formatAmount(r, a[r] as bigint)
+    return { cpu: f('cpu'), disk: f('disk'), net: f('net') }
+  }
+  if (single.length === 0)
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--give is required (usage: ${usage})`)
+  const one = (r: 'cpu' | 'disk' | 'net'): string => {
+    const v = need(values, r, usage)
+    parseAmount(r, v)
+    return v
+  }
+  return { cpu: one('cpu'), disk: one('disk'), net: one('net') }
 }
 
 function define(c: Omit<Command, 'options'> & { options?: Command['options'] }): Command {
@@ -95,6 +126,11 @@ function query<T>(method: string, human: (r: T) => string): Command {
       return print(values, io, await call(values, io, method), human as (r: never) => string)
     }
   })
+}
+
+function freeOf(resource: string, free: string, amount: string): string {
+  const [f, a] = isResource(resource) ? alike(resource, [free, amount]) : [free, amount]
+  return `${f} free of ${a}`
 }
 
 export const remoteCommands: Record<string, Command> = {
@@ -246,16 +282,18 @@ export const remoteCommands: Record<string, Command> = {
         : cs
             .map(
               (c) =>
-                `${c.id}\n  ${c.resource} ${c.free} free of ${c.amount}, on ${short(c.issuer)}, until ${c.expires} [${c.status}]`
+                `${c.id}\n  ${c.resource} ${freeOf(c.resource, c.free, c.amount)}, on ${short(c.issuer)}, until ${c.expires} [${c.status}]`
             )
             .join('\n')
   ),
 
   deploy: define({
     usage:
-      'quid deploy FILE.js --host PEER --cpu A --disk A --net A [--claims ID,...] [--timeout 60s] [--dir DIR] [--json]',
+      'quid deploy FILE.js --host PEER --give cpu=A,disk=A,net=A [--claims ID,...] [--timeout 60s] [--dir DIR] [--json]',
     options: {
       host: { type: 'string' },
+      give: { type: 'string' },
+      // The old form, one option per resource; still accepted.
       cpu: { type: 'string' },
       disk: { type: 'string' },
       net: { type: 'string' },
@@ -271,12 +309,7 @@ export const remoteCommands: Record<string, Command> = {
       }
       const host = need(values, 'host', this.usage)
       parseId(host, '--host')
-      const cpu = need(values, 'cpu', this.usage)
-      const disk = need(values, 'disk', this.usage)
-      const net = need(values, 'net', this.usage)
-      parseAmount('cpu', cpu)
-      parseAmount('disk', disk)
-      parseAmount('net', net)
+      const { cpu, disk, net } = deployAmounts(values, this.usage)
       const params: JsonObject = { file: resolvePath(file), host, cpu, disk, net }
       if (values.claims) {
         const ids = (values.claims as string).split(',')
@@ -318,8 +351,7 @@ export const remoteCommands: Record<string, Command> = {
         ...g.deployed.map((d) => `  ${d.address}  ${d.file}`),
         `hosted (${g.hosted.length})`,
         ...g.hosted.map(
-          (h) =>
-            `  ${h.address}  owner ${short(h.owner)}  used ${vec(h.used)} of ${vec(h.reserved)}`
+          (h) => `  ${h.address}  owner ${short(h.owner)}  used ${vecOf(h.used, h.reserved)}`
         )
       ].join('\n')
   ),
