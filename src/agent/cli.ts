@@ -18,6 +18,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.BAD_AMOUNT,
   ErrorCodes.BAD_RESOURCE,
   ErrorCodes.BAD_ID,
+  ErrorCodes.AMBIGUOUS_ID,
   ErrorCodes.BAD_ARGUMENT,
   ErrorCodes.KEY_FILE_EXISTS,
   ErrorCodes.KEY_FILE_INVALID,

@@ -33,6 +33,7 @@ import { exportCore } from '../audit/export.js'
 import { encodeExport } from '../audit/export-format.js'
 import { formatAddress, guestAddress, parseAddress } from '../vnet/address.js'
 import type { AgentContext } from './context.js'
+import { isIdPrefix, resolveId } from './prefix.js'
 import type { ControlHandler, Json, JsonObject } from './control.js'
 
 const utf8 = new TextEncoder()
@@ -97,9 +98,29 @@ function claimJson(c: ClaimInfo, free: bigint, status: string): JsonObject {
   }
 }
 
-/** The participant behind a peer argument: an id, in hex or z-base-32. */
+/** Every participant this agent knows of, hex: peers, offer makers, issuers of what it holds, hosts. */
+function knownParticipants(agent: AgentContext): string[] {
+  return [
+    ...agent.node.connected().map((p) => p.key as string),
+    ...agent.exchange.book.list().map((e) => toHex(e.offer.maker)),
+    ...agent.ledger.holdings().map((h) => h.claim.issuer),
+    ...agent.deployments.map((d) => d.host)
+  ].filter((k) => k !== agent.key)
+}
+
+/** The claims this participant holds, hex. */
+const heldClaims = (agent: AgentContext): string[] => agent.ledger.holdings().map((h) => h.claim.id)
+
+/**
+ * The participant behind a peer argument: an id, in hex or z-base-32, or a unique hex prefix of
+ * one this agent knows of.
+ */
 function peerId(agent: AgentContext, text: string, what = 'peer'): Uint8Array {
-  const id = parseId(text, what)
+  // A 52-character z-base-32 id can be all hex digits too: a whole id is read first.
+  const id =
+    text.length === 52 || !isIdPrefix(text)
+      ? parseId(text, what)
+      : fromHex(resolveId(text, knownParticipants(agent), what), 32)
   if (toHex(id) === agent.key)
     throw new QuidError(ErrorCodes.BAD_ARGUMENT, `the ${what} is this participant itself`)
   return id
@@ -207,7 +228,10 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
     },
 
     async transfer(params) {
-      const claim = fromHex(str(params, 'claim') as string, 32, 'claim id')
+      const claim = fromHex(
+        resolveId(str(params, 'claim') as string, heldClaims(agent), 'claim'),
+        32
+      )
       const to = peerId(agent, str(params, 'to') as string, 'receiver')
       const info = agent.ledger.claim(toHex(claim))
       if (!info || info.holder !== agent.key) {
@@ -286,7 +310,7 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       const only =
         params.claims === undefined || params.claims === null
           ? null
-          : (params.claims as Json[]).map((c) => String(c))
+          : (params.claims as Json[]).map((c) => resolveId(String(c), heldClaims(agent), 'claim'))
       ctx.progress({ step: 'checking claims' })
       // The host's capacity and our claims on it must be known; fetch its log first.
       await agent.ledger.follow(host).catch(() => {})
@@ -347,7 +371,17 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
 
     async stop(params) {
       const text = str(params, 'guest') as string
-      const d = agent.deployments.find((x) => x.guest === text || x.address === text)
+      const d = isIdPrefix(text)
+        ? agent.deployments.find(
+            (x) =>
+              x.guest ===
+              resolveId(
+                text,
+                agent.deployments.map((y) => y.guest),
+                'guest'
+              )
+          )
+        : agent.deployments.find((x) => x.guest === text.toLowerCase() || x.address === text)
       let guest: Uint8Array
       let host: Uint8Array
       if (d) {

@@ -198,9 +198,10 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
   )
   for (const c of claims) {
     const amount = { cpu: 'cpu=2my', disk: 'disk=2MB', net: 'net=2MB' }[c.resource] as string
+    // The claim as `quid barter` and `quid offers` print ids: a 12-character prefix.
     const tr = await json<{ claim: string; to: string }>(t, [
       'transfer',
-      c.id,
+      c.id.slice(0, 12),
       '--dir',
       dir('alice'),
       '--to',
@@ -223,7 +224,7 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     '--dir',
     dir('carol'),
     '--host',
-    ids.bob as string,
+    (ids.bob as string).slice(0, 10),
     '--give',
     'cpu=1my,disk=1MB,net=1MB'
   ])
@@ -269,7 +270,7 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
 
   const stopped = await json<{ guest: string; used: Record<string, string> }>(t, [
     'stop',
-    dep.address,
+    dep.guest.slice(0, 12),
     '--dir',
     dir('carol')
   ])
@@ -403,6 +404,36 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
       ],
       1,
       /--give or --cpu, not both/
+    ],
+    [
+      'a claim prefix that names no claim held',
+      [
+        'transfer',
+        'ffff0000',
+        '--dir',
+        dir('alice'),
+        '--to',
+        ids.carol as string,
+        '--amount',
+        'cpu=1my'
+      ],
+      1,
+      /no claim known here starts with ffff0000/
+    ],
+    [
+      'an id prefix that is too short',
+      [
+        'transfer',
+        'abc',
+        '--dir',
+        dir('alice'),
+        '--to',
+        ids.carol as string,
+        '--amount',
+        'cpu=1my'
+      ],
+      1,
+      /not 64 hex|prefix|claim id/
     ],
     ['a malformed address', ['send', 'nowhere', 'hi', '--dir', dir('carol')], 1, /address/],
     [

@@ -20,6 +20,7 @@ import { callAgent, type Json, type JsonObject } from '../control.js'
 import { participantDir, paths } from '../dirs.js'
 import { parseDuration } from '../duration.js'
 import { alike, short, vec, vecOf } from './show.js'
+import { isIdPrefix } from '../prefix.js'
 import type { Command, Io } from './command.js'
 
 /** `--timeout 30s`: how long a command that needs a peer waits for it. */
@@ -114,6 +115,16 @@ function deployAmounts(values: Values, usage: string): Record<'cpu' | 'disk' | '
   return { cpu: one('cpu'), disk: one('disk'), net: one('net') }
 }
 
+/** A peer argument: an id (hex or z-base-32) or a hex prefix, which the agent resolves. */
+function checkPeer(text: string, what: string): void {
+  if (text.length === 52 || !isIdPrefix(text)) parseId(text, what)
+}
+
+/** A claim or guest argument: 64 hex characters or a prefix of at least 4. */
+function checkHexId(text: string, what: string): void {
+  if (!isIdPrefix(text)) fromHex(text, 32, what)
+}
+
 function define(c: Omit<Command, 'options'> & { options?: Command['options'] }): Command {
   return { ...c, options: { ...common, ...c.options } }
 }
@@ -195,7 +206,7 @@ export const remoteCommands: Record<string, Command> = {
     },
     async run(values, positionals, io) {
       const [peer] = positional(positionals, 1, 'one PEER id', this.usage) as [string]
-      parseId(peer, 'peer')
+      checkPeer(peer, 'peer')
       const give = need(values, 'give', this.usage)
       const want = need(values, 'want', this.usage)
       parseAmounts(give)
@@ -218,9 +229,9 @@ export const remoteCommands: Record<string, Command> = {
     options: { to: { type: 'string' }, amount: { type: 'string' }, ...timeoutOption },
     async run(values, positionals, io) {
       const [claim] = positional(positionals, 1, 'one CLAIM id', this.usage) as [string]
-      fromHex(claim, 32, 'claim id')
+      checkHexId(claim, 'claim id')
       const to = need(values, 'to', this.usage)
-      parseId(to, '--to')
+      checkPeer(to, '--to')
       const amount = need(values, 'amount', this.usage)
       parseAmounts(amount)
       const r = await call(values, io, 'transfer', withTimeoutParam(values, { claim, to, amount }))
@@ -239,7 +250,7 @@ export const remoteCommands: Record<string, Command> = {
     options: { ...timeoutOption },
     async run(values, positionals, io) {
       const [peer] = positional(positionals, 1, 'one PEER id', this.usage) as [string]
-      parseId(peer, 'peer')
+      checkPeer(peer, 'peer')
       const r = await call(values, io, 'follow', withTimeoutParam(values, { peer }))
       return print(
         values,
@@ -308,12 +319,12 @@ export const remoteCommands: Record<string, Command> = {
         throw new QuidError(ErrorCodes.BAD_ARGUMENT, `cannot read ${file}`)
       }
       const host = need(values, 'host', this.usage)
-      parseId(host, '--host')
+      checkPeer(host, '--host')
       const { cpu, disk, net } = deployAmounts(values, this.usage)
       const params: JsonObject = { file: resolvePath(file), host, cpu, disk, net }
       if (values.claims) {
         const ids = (values.claims as string).split(',')
-        for (const id of ids) fromHex(id, 32, 'claim id')
+        for (const id of ids) checkHexId(id, 'claim id')
         params.claims = ids
       }
       const r = await call(values, io, 'deploy', withTimeoutParam(values, params))
@@ -363,7 +374,7 @@ export const remoteCommands: Record<string, Command> = {
         string
       ]
       if (guest.includes('@')) parseAddress(guest)
-      else fromHex(guest, 32, 'guest id')
+      else checkHexId(guest, 'guest id')
       const r = await call(values, io, 'stop', { guest })
       return print(
         values,
