@@ -4,6 +4,7 @@
  * default and the agent's JSON answer with `--json`, and shows progress on a terminal.
  */
 import { resolve as resolvePath } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { access, constants } from 'node:fs/promises'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import {
@@ -17,6 +18,7 @@ import { parseId } from '../../crypto/identity.js'
 import { fromHex } from '../../core/bytes.js'
 import { parseAddress } from '../../vnet/address.js'
 import { callAgent, type Json, type JsonObject } from '../control.js'
+import { lookupOperation, OP_ID, type Outcome } from '../operations.js'
 import { participantDir, paths } from '../dirs.js'
 import { parseDuration } from '../duration.js'
 import { alike, short, vec, vecOf } from './show.js'
@@ -54,6 +56,40 @@ function positional(positionals: string[], n: number, what: string, usage: strin
 }
 
 /** Calls the agent of the participant directory the command names; progress goes to a terminal. */
+function describe(o: Outcome): string {
+  const error = o.error as { code?: string; message?: string } | undefined
+  switch (o.state) {
+    case 'done':
+      return 'done'
+    case 'failed':
+      return `failed: ${error?.message} [${error?.code}]`
+    case 'unanswered':
+      return 'not answered yet: the agent is still working on it'
+    case 'interrupted':
+      return 'interrupted: the agent stopped before answering. A barter or transfer it had proposed resumes when the agent runs again (quid pending lists them); check quid claims and quid balance'
+  }
+}
+
+async function agentAnswers(socket: string): Promise<boolean> {
+  try {
+    await callAgent(socket, 'status')
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Methods that change something: each call gets an operation id that `quid outcome` can look up. */
+const CHANGING: ReadonlySet<string> = new Set([
+  'offer',
+  'barter',
+  'transfer',
+  'deploy',
+  'stop',
+  'send',
+  'cancel'
+])
+
 async function call(
   values: Values,
   io: Io,
@@ -63,6 +99,7 @@ async function call(
   const root = participantDir(values.dir as string | undefined, io.env)
   const tty = process.stderr.isTTY === true && !values.json
   return callAgent(paths(root).socket, method, params, {
+    ...(CHANGING.has(method) ? { op: randomBytes(16).toString('hex') } : {}),
     onProgress: (p) => {
       if (tty) process.stderr.write(`\r\x1b[K… ${Object.values(p).join(' ')}`)
     }
@@ -404,6 +441,32 @@ export const remoteCommands: Record<string, Command> = {
         return 2
       }
       return 0
+    }
+  }),
+
+  outcome: define({
+    usage: 'quid outcome OP [--dir DIR] [--json]',
+    async run(values, positionals, io) {
+      const [op] = positional(positionals, 1, 'one OP (operation id)', this.usage) as [string]
+      if (!OP_ID.test(op))
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `${JSON.stringify(op)} is not an operation id (16 to 64 lowercase hex characters)`
+        )
+      const root = participantDir(values.dir as string | undefined, io.env)
+      const found = await lookupOperation(paths(root).operations, op)
+      if (!found) throw new QuidError(ErrorCodes.BAD_ARGUMENT, `no operation ${op} in ${root}`)
+      // Not answered and no agent running: the agent that took it stopped first.
+      if (found.state === 'unanswered' && !(await agentAnswers(paths(root).socket)))
+        found.state = 'interrupted'
+      return print(values, io, found as unknown as Json, (o: Outcome) =>
+        [
+          `operation ${o.op}: ${o.method}, started ${o.started}`,
+          `  ${describe(o)}`,
+          ...o.steps.map((s) => `  step ${Object.values(s).join(' ')}`),
+          ...(o.result === undefined ? [] : [`  result ${JSON.stringify(o.result)}`])
+        ].join('\n')
+      )
     }
   }),
 

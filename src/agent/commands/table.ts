@@ -87,6 +87,10 @@ export const commandTable: Readonly<Record<string, CommandEntry>> = {
     summary: 'read (and empty) your inbox on the virtual network',
     load: remote('inbox')
   },
+  outcome: {
+    summary: 'what became of a command whose agent stopped before answering (exit 5)',
+    load: remote('outcome')
+  },
   export: {
     summary: "write this participant's log and its signed Hypercore head to a file for auditors",
     load: async () => (await import('./export.js')).exportCommand
