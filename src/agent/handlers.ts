@@ -49,6 +49,13 @@ function str(params: JsonObject, name: string, required = true): string | undefi
   return v
 }
 
+function strings(params: JsonObject, name: string): string[] {
+  const v = params[name]
+  if (!Array.isArray(v) || v.length === 0 || v.length > 3 || !v.every((x) => typeof x === 'string'))
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `${name} must be a list of 1 to 3 strings`)
+  return v as string[]
+}
+
 function num(params: JsonObject, name: string): number | undefined {
   const v = params[name]
   if (v === undefined || v === null) return undefined
@@ -227,42 +234,100 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       return { agreement: id, settled: true, claims }
     },
 
-    async transfer(params) {
-      const claim = fromHex(
-        resolveId(str(params, 'claim') as string, heldClaims(agent), 'claim'),
-        32
-      )
+    /**
+     * Moves parts of claims we hold: one claim per resource named in `amount`. Every part is
+     * checked before the first moves; they then move one after another, and a part that fails
+     * stops the rest, with `details` saying which parts moved, which failed and which were not
+     * tried (a transfer is one record, co-signed per claim: several cannot be one atomic step).
+     */
+    async transfer(params, ctx) {
+      const texts =
+        params.claims === undefined ? [str(params, 'claim') as string] : strings(params, 'claims')
       const to = peerId(agent, str(params, 'to') as string, 'receiver')
-      const info = agent.ledger.claim(toHex(claim))
-      if (!info || info.holder !== agent.key) {
-        throw new QuidError(
-          ErrorCodes.NOT_HOLDER,
-          `claim ${toHex(claim).slice(0, 12)} is not yours`,
-          { claim: toHex(claim) }
-        )
-      }
+      const claims = texts.map((t) => resolveId(t, heldClaims(agent), 'claim'))
+      const infos = claims.map((id) => {
+        const info = agent.ledger.claim(id)
+        if (!info || info.holder !== agent.key)
+          throw new QuidError(ErrorCodes.NOT_HOLDER, `claim ${id.slice(0, 12)} is not yours`, {
+            claim: id
+          })
+        return info
+      })
       const text = str(params, 'amount') as string
       const amounts = parseAmounts(text)
-      const named = Object.keys(amounts) as Resource[]
-      if (named.length !== 1 || named[0] !== info.resource) {
+      const named = RESOURCES.filter((r) => amounts[r] !== undefined)
+      const parts = named.map((r) => {
+        const of = infos.filter((c) => c.resource === r)
+        if (of.length !== 1)
+          throw new QuidError(
+            ErrorCodes.BAD_ARGUMENT,
+            of.length === 0
+              ? `--amount names ${r}, and no claim named is ${r} (the claims are ${infos.map((c) => c.resource).join(', ')})`
+              : `two claims named are ${r}: name one claim per resource`
+          )
+        const info = of[0] as ClaimInfo
+        const amount = amounts[r] as bigint
+        const free = agent.ledger.free(info.id)
+        if (free < amount)
+          throw new QuidError(
+            ErrorCodes.OVERSPENT,
+            `claim ${info.id.slice(0, 12)} has ${formatAmount(r, free)} of ${r} free, and the transfer moves ${formatAmount(r, amount)}`,
+            { claim: info.id }
+          )
+        return { info, amount }
+      })
+      const unused = infos.filter((c) => amounts[c.resource] === undefined)
+      if (unused.length > 0)
         throw new QuidError(
           ErrorCodes.BAD_ARGUMENT,
-          `the claim is ${info.resource}: give the amount as ${info.resource}=…`
+          `the claim is ${unused[0]!.resource}: give the amount as ${unused[0]!.resource}=…`
         )
+      const done: JsonObject[] = []
+      for (const [k, { info, amount }] of parts.entries()) {
+        ctx.progress({
+          step: 'transferring',
+          resource: info.resource,
+          part: `${k + 1}/${parts.length}`
+        })
+        let signed
+        try {
+          signed = await within(
+            params,
+            ex().transfer(to, fromHex(info.id, 32), amount),
+            'the transfer'
+          )
+        } catch (err) {
+          if (parts.length === 1) throw err
+          const e = err instanceof QuidError ? err : new QuidError(ErrorCodes.INTERNAL, String(err))
+          const rest = parts.slice(k + 1).map((p) => p.info.resource)
+          throw new QuidError(
+            e.code,
+            `${done.length ? `moved ${done.map((d) => d.resource).join(', ')}; ` : 'nothing moved; '}${info.resource} failed: ${e.message}${rest.length ? `; not tried: ${rest.join(', ')}` : ''}`,
+            { done, failed: { resource: info.resource, claim: info.id }, notTried: rest }
+          )
+        }
+        // The receiver learns whose logs prove the path above the claim it now holds.
+        agent.deploys.hint(to, signed.id, agent.pathParticipants(info))
+        done.push({
+          resource: info.resource,
+          from: info.id,
+          transfer: toHex(signed.id),
+          claim: toHex(claimId(signed.id, 0)),
+          amount: formatAmount(info.resource, amount)
+        })
       }
-      const signed = await within(
-        params,
-        ex().transfer(to, claim, amounts[info.resource] as bigint),
-        'the transfer'
-      )
-      // The receiver learns whose logs prove the path above the claim it now holds.
-      agent.deploys.hint(to, signed.id, agent.pathParticipants(info))
-      return {
-        transfer: toHex(signed.id),
-        claim: toHex(claimId(signed.id, 0)),
-        to: toHex(to),
-        amount: formatAmount(info.resource, amounts[info.resource] as bigint)
-      }
+      const first = done[0] as JsonObject
+      const out: JsonObject =
+        parts.length === 1
+          ? {
+              transfer: first.transfer as string,
+              claim: first.claim as string,
+              to: toHex(to),
+              amount: first.amount as string,
+              parts: done
+            }
+          : { to: toHex(to), parts: done }
+      return out
     },
 
     /** Fetches a participant's log over the swarm and keeps it up to date (a claim's path). */

@@ -196,21 +196,27 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     claims.every((c) => c.issuer === ids.bob && c.status === 'ok'),
     "alice holds Bob's IOUs"
   )
-  for (const c of claims) {
-    const amount = { cpu: 'cpu=2my', disk: 'disk=2MB', net: 'net=2MB' }[c.resource] as string
-    // The claim as `quid barter` and `quid offers` print ids: a 12-character prefix.
-    const tr = await json<{ claim: string; to: string }>(t, [
-      'transfer',
-      c.id.slice(0, 12),
-      '--dir',
-      dir('alice'),
-      '--to',
-      ids.carol as string,
-      '--amount',
-      amount
-    ])
-    t.equal(tr.to, ids.carol)
-  }
+  // One command passes on part of all three, each claim named by the prefix `quid` prints.
+  const tr = await json<{ to: string; parts: Array<{ resource: string; amount: string }> }>(t, [
+    'transfer',
+    ...claims.map((c) => c.id.slice(0, 12)),
+    '--dir',
+    dir('alice'),
+    '--to',
+    ids.carol as string,
+    '--amount',
+    'cpu=2my,disk=2MB,net=2MB'
+  ])
+  t.equal(tr.to, ids.carol)
+  t.same(
+    tr.parts.map((p) => [p.resource, p.amount]),
+    [
+      ['cpu', '2my'],
+      ['disk', '2MB'],
+      ['net', '2MB']
+    ],
+    'three parts moved'
+  )
   await until(async () => {
     const r = await quid(['claims', '--dir', dir('carol'), '--json'])
     return (JSON.parse(r.stdout) as unknown[]).length === 3 ? true : null
@@ -404,6 +410,21 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
       ],
       1,
       /--give or --cpu, not both/
+    ],
+    [
+      'a transfer of several resources, one more than its claim holds',
+      [
+        'transfer',
+        ...claims.map((c) => c.id),
+        '--dir',
+        dir('alice'),
+        '--to',
+        ids.carol as string,
+        '--amount',
+        'cpu=1my,disk=1MB,net=1GB'
+      ],
+      2,
+      /claim [0-9a-f]{12} has 98MB of net free, and the transfer moves 1GB \[overspent\]/
     ],
     [
       'a claim prefix that names no claim held',

@@ -262,22 +262,36 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   transfer: define({
-    usage: 'quid transfer CLAIM --to PEER --amount R [--timeout 60s] [--dir DIR] [--json]',
+    usage:
+      'quid transfer CLAIM [CLAIM ...] --to PEER --amount R [--timeout 60s] [--dir DIR] [--json]',
     options: { to: { type: 'string' }, amount: { type: 'string' }, ...timeoutOption },
     async run(values, positionals, io) {
-      const [claim] = positional(positionals, 1, 'one CLAIM id', this.usage) as [string]
-      checkHexId(claim, 'claim id')
+      if (positionals.length < 1 || positionals.length > 3)
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `expected one CLAIM per resource moved, 1 to 3 (usage: ${this.usage})`
+        )
+      for (const c of positionals) checkHexId(c, 'claim id')
       const to = need(values, 'to', this.usage)
       checkPeer(to, '--to')
       const amount = need(values, 'amount', this.usage)
       parseAmounts(amount)
-      const r = await call(values, io, 'transfer', withTimeoutParam(values, { claim, to, amount }))
+      const params: JsonObject = { claims: positionals, to, amount }
+      const r = await call(values, io, 'transfer', withTimeoutParam(values, params))
       return print(
         values,
         io,
         r,
-        (t: { claim: string; transfer: string; amount: string; to: string }) =>
-          `${t.claim}\n  ${t.amount} to ${short(t.to)} (transfer ${short(t.transfer)})`
+        (t: {
+          to: string
+          parts: Array<{ claim: string; transfer: string; amount: string; resource: string }>
+        }) =>
+          t.parts
+            .map(
+              (p) =>
+                `${p.claim}\n  ${p.resource}=${p.amount} to ${short(t.to)} (transfer ${short(p.transfer)})`
+            )
+            .join('\n')
       )
     }
   }),
