@@ -184,6 +184,7 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
         dir: agent.dir,
         log: agent.ledger.length,
         peers: agent.node.connected().map((p) => p.key as string),
+        pending: ex().pending().length,
         host: agent.host ? { mips: agent.host.mips, guests: agent.host.list().length } : null
       }
     },
@@ -212,13 +213,37 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       const give = parseAmounts(str(params, 'give') as string)
       const want = parseAmounts(str(params, 'want') as string)
       const ms = num(params, 'expiresInMs')
-      ctx.progress({ step: 'proposing', peer: toHex(peer) })
+      const connected = agent.node.peer(peer) !== null
+      ctx.progress({
+        step: connected ? 'proposing to' : 'finding',
+        peer: toHex(peer),
+        ...(connected ? {} : { waiting: 'waiting for it to come online' })
+      })
+      const before = new Set(ex().pending())
       const proposal = ex().barter(peer, {
         give,
         want,
         ...(ms ? { expires: Date.now() + ms } : {})
       })
-      const signed = await within(params, proposal, 'the barter')
+      let signed
+      try {
+        signed = await within(params, proposal, 'the barter')
+      } catch (err) {
+        // --timeout ends it cleanly: the proposal is withdrawn rather than left pending.
+        if (!(err instanceof QuidError) || err.code !== ErrorCodes.TIMEOUT) throw err
+        const mine = ex()
+          .proposals()
+          .filter((p) => !before.has(p.id) && p.peer === toHex(peer))
+        for (const p of mine)
+          await ex()
+            .withdraw(p.id)
+            .catch(() => {})
+        throw new QuidError(
+          ErrorCodes.TIMEOUT,
+          `${err.message}; ${mine.length ? `proposal ${mine[0]!.id.slice(0, 12)} withdrawn (a late answer from the peer still completes it)` : 'nothing was proposed'}`,
+          { ...err.details, ...(mine.length ? { proposal: mine[0]!.id } : {}) }
+        )
+      }
       const id = toHex(signed.id)
       ctx.progress({ step: 'appended', agreement: id })
       const settled = await ex().waitSettled(id)
@@ -335,6 +360,26 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       const id = peerId(agent, str(params, 'peer') as string)
       await within(params, agent.ledger.follow(id), 'fetching the log')
       return { id: toHex(id), entries: agent.ledger.logLength(toHex(id)) }
+    },
+
+    /** Our proposals the peer has not answered yet (barters and transfers). */
+    async pending() {
+      return ex()
+        .proposals()
+        .map((p) => ({ ...p, at: new Date(p.at).toISOString() }))
+    },
+
+    /** Withdraws a pending proposal (exchange.withdraw says what that can and cannot undo). */
+    async cancel(params) {
+      const id = resolveId(
+        str(params, 'id') as string,
+        ex()
+          .proposals()
+          .map((p) => p.id),
+        'pending proposal'
+      )
+      await ex().withdraw(id)
+      return { id, withdrawn: true }
     },
 
     async balance() {

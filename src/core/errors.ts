@@ -64,6 +64,7 @@ export const ErrorCodes = {
   AUTH_FAILED: 'auth-failed',
   REFUSED: 'refused',
   TIMEOUT: 'timeout',
+  CANCELLED: 'cancelled',
   BANNED: 'banned',
   RATE_LIMITED: 'rate-limited',
   UNREACHABLE: 'unreachable',

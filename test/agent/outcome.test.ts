@@ -3,52 +3,15 @@
  * an operation id, and `quid outcome OP` says what the agent's operation log holds, before and
  * after a restart. Real `quid testnet` / `quid up` processes; the operation log in-process too.
  */
-import { test, type Test } from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
+import { test } from 'tap'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { tmp } from '../helpers.js'
+import { daemon, exited, quid } from './procs.js'
 import { Operations, lookupOperation } from '../../src/agent/operations.js'
 import { ControlServer, callAgent } from '../../src/agent/control.js'
 import { QuidError, ErrorCodes } from '../../src/core/errors.js'
-
-const BIN = new URL('../../bin/quid.js', import.meta.url).pathname
-
-function quid(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
-  })
-}
-
-async function daemon(
-  t: Test,
-  args: string[]
-): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
-  const child = spawn(process.execPath, [BIN, ...args, '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const rl = createInterface({ input: child.stdout! })
-  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    rl.once('line', (line) => resolve(JSON.parse(line) as Record<string, unknown>))
-    child.once('exit', (code) => reject(new Error(`quid ${args[0]} exited ${code}`)))
-  })
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  return { child, ready }
-}
-
-const exited = (c: ChildProcess): Promise<void> =>
-  c.exitCode !== null || c.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((r) => c.once('exit', () => r()))
 
 test('a barter whose agent is killed mid-request: exit 5, and quid outcome OP after a restart', async (t) => {
   const root = await tmp(t)
@@ -96,7 +59,7 @@ test('a barter whose agent is killed mid-request: exit 5, and quid outcome OP af
   t.equal(o.state, 'interrupted', 'no agent runs: it was interrupted')
   t.same(
     o.steps.map((s) => s.step),
-    ['proposing'],
+    ['finding'],
     'the steps it had reached'
   )
 

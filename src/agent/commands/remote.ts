@@ -66,7 +66,7 @@ function describe(o: Outcome): string {
     case 'unanswered':
       return 'not answered yet: the agent is still working on it'
     case 'interrupted':
-      return 'interrupted: the agent stopped before answering. A barter or transfer it had proposed resumes when the agent runs again (quid pending lists them); check quid claims and quid balance'
+      return 'interrupted: the agent stopped before answering. A barter or transfer it had proposed resumes when the agent runs again (quid pending lists them; quid cancel withdraws one); check quid claims and quid balance'
   }
 }
 
@@ -100,8 +100,11 @@ async function call(
   const tty = process.stderr.isTTY === true && !values.json
   return callAgent(paths(root).socket, method, params, {
     ...(CHANGING.has(method) ? { op: randomBytes(16).toString('hex') } : {}),
+    // On a terminal one line rewritten in place; elsewhere (a script, a log) one line per step,
+    // so that a long wait says what it waits for. Nothing under --json.
     onProgress: (p) => {
       if (tty) process.stderr.write(`\r\x1b[K… ${Object.values(p).join(' ')}`)
+      else if (!values.json) io.err(`… ${Object.values(p).join(' ')}`)
     }
   }).finally(() => {
     if (tty) process.stderr.write('\r\x1b[K')
@@ -189,13 +192,15 @@ export const remoteCommands: Record<string, Command> = {
       address: string
       log: number
       peers: string[]
+      pending: number
       host: { mips: number; guests: number } | null
     }) =>
       [
         `agent ${s.id}`,
         `  address  ${s.address}`,
         `  log      ${s.log} entries`,
-        `  peers    ${s.peers.length}`,
+        `  peers    ${s.peers.length}${s.peers.map((p) => `\n    ${p}`).join('')}`,
+        `  pending  ${s.pending} proposals (quid pending)`,
         `  host     ${s.host ? `${s.host.mips} MIPS, ${s.host.guests} guests` : 'no'}`
       ].join('\n')
   ),
@@ -455,6 +460,49 @@ export const remoteCommands: Record<string, Command> = {
         return 2
       }
       return 0
+    }
+  }),
+
+  pending: query(
+    'pending',
+    (
+      ps: Array<{
+        id: string
+        kind: string
+        peer: string
+        at: string
+        withdrawn: boolean
+        connected: boolean
+      }>
+    ) =>
+      ps.length === 0
+        ? 'no pending proposals'
+        : ps
+            .map(
+              (p) =>
+                `${short(p.id)}  ${p.kind} to ${short(p.peer)}  since ${p.at}  ${p.withdrawn ? 'withdrawn (a late answer still completes it)' : p.connected ? 'waiting for the peer to answer' : 'waiting for the peer to come online'}`
+            )
+            .join('\n')
+  ),
+
+  cancel: define({
+    usage: 'quid cancel PROPOSAL [--dir DIR] [--json]',
+    async run(values, positionals, io) {
+      const [id] = positional(
+        positionals,
+        1,
+        'one PROPOSAL id (from quid pending)',
+        this.usage
+      ) as [string]
+      checkHexId(id, 'proposal id')
+      const r = await call(values, io, 'cancel', { id })
+      return print(
+        values,
+        io,
+        r,
+        (c: { id: string }) =>
+          `withdrew ${c.id}\n  it is no longer sent; if the peer had signed it already, its answer still completes it`
+      )
     }
   }),
 
