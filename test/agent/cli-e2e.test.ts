@@ -13,6 +13,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import { tmp } from '../helpers.js'
+import { parseAmount } from '../../src/ledger/amounts.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const BIN = join(here, '..', '..', 'bin', 'quid.js')
@@ -186,6 +187,11 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     dir('alice')
   ])
   t.same(balance.holds, { cpu: '10my', disk: '10MB', net: '100MB' })
+  t.same(
+    (balance as unknown as { holdsUnits: unknown }).holdsUnits,
+    { cpu: '315576000', disk: '10000000', net: '100000000' },
+    'beside each amount, its exact base units'
+  )
   t.same(balance.owes, { cpu: '10my', disk: '10MB', net: '100MB' })
 
   const claims = await json<
@@ -526,9 +532,24 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
   const report = JSON.parse(audited.stdout) as {
     ok: boolean
     logs: unknown[]
+    participants: unknown[]
     stats: { entries: number }
   }
   t.equal(report.ok, true)
+  t.ok(
+    (
+      report.participants as Array<{
+        owes: Record<string, string>
+        owesText: Record<string, string>
+      }>
+    ).some(
+      (l) =>
+        l.owesText !== undefined &&
+        l.owes.cpu !== '0' &&
+        parseAmount('cpu', l.owesText.cpu as string).toString() === l.owes.cpu
+    ),
+    'the audit gives base units and, beside them, the amount syntax'
+  )
   t.equal(report.logs.length, 3, 'three logs fetched over the swarm')
   t.ok(report.stats.entries > exported.entries, 'more entries than alice alone')
 

@@ -2,7 +2,7 @@
 // in one unit.
 import { test } from 'tap'
 import { parseDuration } from '../../src/agent/duration.js'
-import { alike, vecOf } from '../../src/agent/commands/show.js'
+import { alike, bothForms, vecOf } from '../../src/agent/commands/show.js'
 import { main, type Io } from '../../src/agent/cli.js'
 import { tmp } from '../helpers.js'
 
@@ -68,4 +68,45 @@ test('--help names the one syntax and says which commands take --dir', async (t)
   const d = capture()
   t.equal(await main(['deploy', '--help'], d), 0)
   t.match(d.lines.join('\n'), /--give cpu=A,disk=A,net=A/)
+})
+
+test('--json amounts come in both forms: exact base units and the amount syntax', async (t) => {
+  t.same(
+    bothForms(
+      {
+        holds: { cpu: '10my', disk: '10MB', net: '0B' },
+        claims: [{ resource: 'cpu', amount: '2my', free: '1.5my', id: 'ab' }],
+        name: 'x'
+      },
+      'text'
+    ),
+    {
+      holds: { cpu: '10my', disk: '10MB', net: '0B' },
+      holdsUnits: { cpu: '315576000', disk: '10000000', net: '0' },
+      claims: [
+        {
+          resource: 'cpu',
+          amount: '2my',
+          amountUnits: '63115200',
+          free: '1.5my',
+          freeUnits: '47336400',
+          id: 'ab'
+        }
+      ],
+      name: 'x'
+    }
+  )
+  t.same(
+    bothForms({ owes: { cpu: '315576000', disk: '0', net: '18446744073709551615' } }, 'units'),
+    {
+      owes: { cpu: '315576000', disk: '0', net: '18446744073709551615' },
+      owesText: { cpu: '10my', disk: '0B', net: '18446744073709.551615MB' }
+    },
+    'exact above 2^53'
+  )
+  t.same(
+    bothForms({ weird: { cpu: 'lots' } }, 'units'),
+    { weird: { cpu: 'lots' } },
+    'what is not an amount is left alone'
+  )
 })

@@ -23,6 +23,7 @@ import { participantDir, paths } from '../dirs.js'
 import { parseDuration } from '../duration.js'
 import { openParticipant, openStore } from './participant.js'
 import { progressBar } from './progress.js'
+import { bothForms } from './show.js'
 import type { Command, Io } from './command.js'
 
 export const auditCommand: Command = {
@@ -81,7 +82,7 @@ export const auditCommand: Command = {
     })
     bar(null, 0, 0)
     if (values.html) await writeFile(values.html as string, renderHtml(report))
-    if (values.json) io.out(JSON.stringify(report))
+    if (values.json) io.out(JSON.stringify(bothForms(report, 'units')))
     else io.out(summary(report, values.html as string | undefined))
     return report.ok ? 0 : 4
   }

@@ -21,7 +21,7 @@ import { callAgent, type Json, type JsonObject } from '../control.js'
 import { lookupOperation, OP_ID, type Outcome } from '../operations.js'
 import { participantDir, paths } from '../dirs.js'
 import { parseDuration } from '../duration.js'
-import { alike, short, vec, vecOf } from './show.js'
+import { alike, bothForms, short, vec, vecOf } from './show.js'
 import { isIdPrefix } from '../prefix.js'
 import type { Command, Io } from './command.js'
 
@@ -112,7 +112,7 @@ async function call(
 }
 
 function print(values: Values, io: Io, result: Json, human: (r: never) => string): number {
-  io.out(values.json ? JSON.stringify(result) : human(result as never))
+  io.out(values.json ? JSON.stringify(bothForms(result, 'text')) : human(result as never))
   return 0
 }
 
