@@ -180,6 +180,16 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
   ])
   t.equal(barter.settled, true, 'the barter returns once settled')
   t.equal(barter.claims.length, 6, 'three legs each way')
+  // Each side's status lists the other among its peers, by full id.
+  for (const [me, other] of [
+    ['alice', 'bob'],
+    ['bob', 'alice']
+  ] as const) {
+    const st = await json<{ peers: string[]; pending: number }>(t, ['status', '--dir', dir(me)])
+    t.ok(st.peers.includes(ids[other] as string), `${me}'s status lists ${other}`)
+    t.equal(st.pending, 0, `${me} has nothing pending`)
+  }
+  t.match((await quid(['status', '--dir', dir('alice')])).stdout, new RegExp(`\\n {4}${ids.bob}`))
 
   const balance = await json<{ holds: Record<string, string>; owes: Record<string, string> }>(t, [
     'balance',
