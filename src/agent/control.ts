@@ -21,8 +21,9 @@ import ReadyResource from 'ready-resource'
 import { QuidError, ErrorCodes, type ErrorCode } from '../core/errors.js'
 import { OP_ID, type Operations } from './operations.js'
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
-export type JsonObject = { [key: string]: Json }
+import type { Json, JsonObject } from './json.js'
+
+export type { Json, JsonObject } from './json.js'
 
 export interface CallContext {
   /** Sends a progress line to the caller (shown on a TTY by the CLI). */

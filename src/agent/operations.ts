@@ -10,7 +10,7 @@
  * if that agent is.
  */
 import { open, readFile } from 'node:fs/promises'
-import type { Json, JsonObject } from './control.js'
+import type { Json, JsonObject } from './json.js'
 
 /** Operation ids: 16 to 64 lowercase hex characters, chosen by the caller. */
 export const OP_ID = /^[0-9a-f]{16,64}$/
