@@ -185,6 +185,15 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
         log: agent.ledger.length,
         peers: agent.node.connected().map((p) => p.key as string),
         pending: ex().pending().length,
+        // Peers a proposal waits for that are not connected (yet): what a barter is finding.
+        reaching: [
+          ...new Set(
+            ex()
+              .proposals()
+              .filter((p) => !p.connected && !p.withdrawn)
+              .map((p) => p.peer)
+          )
+        ],
         host: agent.host ? { mips: agent.host.mips, guests: agent.host.list().length } : null
       }
     },

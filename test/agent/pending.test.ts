@@ -53,8 +53,10 @@ test('barter --timeout withdraws; pending lists; cancel withdraws; status counts
   const status = JSON.parse((await quid(['status', '--dir', dir, '--json'])).stdout) as {
     pending: number
     peers: string[]
+    reaching: string[]
   }
   t.equal(status.pending, 2)
+  t.same(status.reaching, [offline], 'the peer the open barter is finding')
   t.ok(Array.isArray(status.peers))
   const cancel = await quid(['cancel', (open as Pending).id.slice(0, 12), '--dir', dir])
   t.equal(cancel.code, 0, cancel.stderr)
@@ -62,6 +64,10 @@ test('barter --timeout withdraws; pending lists; cancel withdraws; status counts
   const ended = await waiting
   t.equal(ended.code, 2)
   t.equal((JSON.parse(ended.stdout) as { error: { code: string } }).error.code, 'cancelled')
+  const quiet = JSON.parse((await quid(['status', '--dir', dir, '--json'])).stdout) as {
+    reaching: string[]
+  }
+  t.same(quiet.reaching, [], 'a withdrawn proposal finds no one')
   const after = JSON.parse((await quid(['pending', '--dir', dir, '--json'])).stdout) as Pending[]
   t.ok(
     after.every((p) => p.withdrawn),

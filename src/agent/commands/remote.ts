@@ -193,6 +193,7 @@ export const remoteCommands: Record<string, Command> = {
       log: number
       peers: string[]
       pending: number
+      reaching: string[]
       host: { mips: number; guests: number } | null
     }) =>
       [
@@ -201,6 +202,7 @@ export const remoteCommands: Record<string, Command> = {
         `  log      ${s.log} entries`,
         `  peers    ${s.peers.length}${s.peers.map((p) => `\n    ${p}`).join('')}`,
         `  pending  ${s.pending} proposals (quid pending)`,
+        `  reaching ${s.reaching.length} peers not connected that a proposal waits for${s.reaching.map((p) => `\n    ${p}`).join('')}`,
         `  host     ${s.host ? `${s.host.mips} MIPS, ${s.host.guests} guests` : 'no'}`
       ].join('\n')
   ),
