@@ -31,6 +31,7 @@ import {
   type Address
 } from '../vnet/address.js'
 import { ControlServer } from './control.js'
+import { Operations } from './operations.js'
 import {
   DeployChannel,
   VnetChannel,
@@ -168,7 +169,9 @@ export class Agent extends ReadyResource implements AgentContext {
     })
     if (this.opts.host) await this.startHost(this.opts.host)
     this.deployments = await this.loadDeployments()
-    this.control = new ControlServer(this.paths.socket, controlHandlers(this))
+    const operations = new Operations(this.paths.operations)
+    await operations.session(process.pid)
+    this.control = new ControlServer(this.paths.socket, controlHandlers(this), { operations })
     await this.control.ready()
   }
 

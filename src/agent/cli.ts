@@ -2,7 +2,7 @@
  * The `quid` command line. Human text by default, `--json` for machines; `--help` on each command.
  *
  * Exit codes: 0 done, 1 bad usage or input, 2 refused by a rule or a peer, 3 no agent running,
- * 4 an audit found violations.
+ * 4 an audit found violations, 5 outcome unknown (docs/AGENT.md).
  */
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
@@ -18,6 +18,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.BAD_AMOUNT,
   ErrorCodes.BAD_RESOURCE,
   ErrorCodes.BAD_ID,
+  ErrorCodes.AMBIGUOUS_ID,
   ErrorCodes.BAD_ARGUMENT,
   ErrorCodes.KEY_FILE_EXISTS,
   ErrorCodes.KEY_FILE_INVALID,
@@ -47,9 +48,11 @@ function help(): string {
     '',
     ...Object.entries(commandTable).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'Every command takes --dir DIR (default $QUID_DIR, else ~/.quid), --json and --help.',
+    'Every command takes --json and --help; all but testnet and demo act on a participant',
+    'directory, --dir DIR (default $QUID_DIR, else ~/.quid).',
+    'Amounts: cpu=1my,disk=10MB,net=100MB. Durations: 500ms, 45s, 2m, 12h, 30d.',
     'Exit codes: 0 done, 1 bad usage or input, 2 refused by a rule or a peer, 3 no agent running,',
-    '4 an audit found violations.'
+    '4 an audit found violations, 5 outcome unknown (the agent stopped before answering: quid outcome OP).'
   ].join('\n')
 }
 
@@ -87,6 +90,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       if (parsed.values.json) io.out(JSON.stringify({ error: err.toJSON() }))
       io.err(`quid ${name}: ${err.message} [${err.code}]`)
       if (err.code === ErrorCodes.NO_AGENT) return EXIT.NO_AGENT
+      if (err.code === ErrorCodes.OUTCOME_UNKNOWN) return EXIT.OUTCOME_UNKNOWN
       return USAGE_CODES.has(err.code) ? EXIT.USAGE : EXIT.REFUSED
     }
     throw err

@@ -19,9 +19,11 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { chmod, unlink } from 'node:fs/promises'
 import ReadyResource from 'ready-resource'
 import { QuidError, ErrorCodes, type ErrorCode } from '../core/errors.js'
+import { OP_ID, type Operations } from './operations.js'
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
-export type JsonObject = { [key: string]: Json }
+import type { Json, JsonObject } from './json.js'
+
+export type { Json, JsonObject } from './json.js'
 
 export interface CallContext {
   /** Sends a progress line to the caller (shown on a TTY by the CLI). */
@@ -38,6 +40,8 @@ export const MAX_LINE = 1 << 20
 const MAX_SOCKET_PATH = 107
 
 export interface ControlServerOptions {
+  /** Where requests that carry an operation id (`op`) are recorded, for `quid outcome`. */
+  operations?: Operations
   maxLine?: number
   /** Concurrent client connections; more are refused at once. */
   maxConnections?: number
@@ -48,6 +52,7 @@ export class ControlServer extends ReadyResource {
   private readonly handlers: ReadonlyMap<string, ControlHandler>
   private readonly maxLine: number
   private readonly maxConnections: number
+  private readonly operations: Operations | null
   private server: Server | null = null
   private readonly sockets = new Set<Socket>()
   private readonly shutdown = new AbortController()
@@ -62,6 +67,7 @@ export class ControlServer extends ReadyResource {
     this.handlers = new Map(Object.entries(handlers))
     this.maxLine = opts.maxLine ?? MAX_LINE
     this.maxConnections = opts.maxConnections ?? 64
+    this.operations = opts.operations ?? null
   }
 
   protected override async _open(): Promise<void> {
@@ -140,22 +146,67 @@ export class ControlServer extends ReadyResource {
       return fail(
         new QuidError(ErrorCodes.CONTROL_PROTOCOL, `unknown method ${JSON.stringify(msg.method)}`)
       )
+    const op = typeof msg.op === 'string' && OP_ID.test(msg.op) ? msg.op : null
+    if (msg.op !== undefined && op === null)
+      return fail(
+        new QuidError(ErrorCodes.CONTROL_PROTOCOL, 'op must be 16 to 64 lowercase hex characters')
+      )
+    void this.run(socket, id, msg.method, handler, params, op, signal)
+  }
+
+  /**
+   * Runs one request. With an operation id, its start, steps and end are in the operation log
+   * before the handler runs and before the answer goes out, so a caller that loses the answer can
+   * still learn what happened.
+   */
+  private async run(
+    socket: Socket,
+    id: Json,
+    method: string,
+    handler: ControlHandler,
+    params: JsonObject,
+    op: string | null,
+    signal: AbortSignal
+  ): Promise<void> {
+    const ops = op === null ? null : this.operations
     const ctx: CallContext = {
       progress: (update) => {
+        if (ops && op) ops.step(op, update).catch(() => {})
         if (!signal.aborted) send(socket, { id, progress: update })
       },
       signal
     }
-    handler(params, ctx).then(
-      (result) => send(socket, { id, ok: true, result: result ?? null }),
-      (err: unknown) => fail(toQuidError(err))
-    )
+    try {
+      if (ops && op) await ops.start(op, method)
+    } catch (err) {
+      const e = new QuidError(
+        ErrorCodes.STORAGE,
+        `cannot record operation ${op}: ${(err as Error).message}`
+      )
+      return send(socket, { id, ok: false, error: e.toJSON() as unknown as Json })
+    }
+    let reply: JsonObject
+    try {
+      reply = { id, ok: true, result: (await handler(params, ctx)) ?? null }
+    } catch (err) {
+      reply = { id, ok: false, error: toQuidError(err).toJSON() as unknown as Json }
+    }
+    if (ops && op)
+      await ops
+        .end(op, reply.ok === true, (reply.ok === true ? reply.result : reply.error) as Json)
+        .catch(() => {})
+    send(socket, reply)
   }
 }
 
 export interface CallOptions {
   onProgress?: (update: JsonObject) => void
   signal?: AbortSignal
+  /**
+   * An operation id (operations.ts): the agent records the request under it, and a connection
+   * lost after the request was sent is `outcome-unknown` (with `details.op`), not `no-agent`.
+   */
+  op?: string
 }
 
 /** Calls one method on the agent listening at `path`; throws `no-agent` when none does. */
@@ -175,9 +226,16 @@ export async function callAgent(
       }
       if (opts.signal?.aborted) return onAbort()
       opts.signal?.addEventListener('abort', onAbort, { once: true })
+      // The request was sent: the agent may have done it. Only an operation id can tell.
       socket.on('close', () =>
         reject(
-          new QuidError(ErrorCodes.NO_AGENT, 'the agent closed the connection before answering')
+          new QuidError(
+            ErrorCodes.OUTCOME_UNKNOWN,
+            opts.op
+              ? `the agent closed the connection before answering: the outcome is unknown; ask with quid outcome ${opts.op}`
+              : 'the agent closed the connection before answering: the outcome is unknown',
+            opts.op ? { op: opts.op, method } : { method }
+          )
         )
       )
       readLines(
@@ -199,7 +257,11 @@ export async function callAgent(
         },
         reject
       )
-      socket.write(JSON.stringify({ id: 1, method, params }) + '\n')
+      socket.write(
+        JSON.stringify(
+          opts.op ? { id: 1, method, params, op: opts.op } : { id: 1, method, params }
+        ) + '\n'
+      )
     })
   } finally {
     socket.destroy()

@@ -17,6 +17,8 @@ export interface ParticipantPaths {
   host: string
   /** Guests this participant deployed elsewhere. */
   deployments: string
+  /** What each changing command asked and how it ended (operations.ts). */
+  operations: string
 }
 
 export function participantDir(
@@ -33,6 +35,7 @@ export function paths(root: string): ParticipantPaths {
     store: join(root, 'store'),
     socket: join(root, 'control.sock'),
     host: join(root, 'host'),
-    deployments: join(root, 'deployments.json')
+    deployments: join(root, 'deployments.json'),
+    operations: join(root, 'operations.log')
   }
 }

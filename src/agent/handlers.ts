@@ -33,6 +33,7 @@ import { exportCore } from '../audit/export.js'
 import { encodeExport } from '../audit/export-format.js'
 import { formatAddress, guestAddress, parseAddress } from '../vnet/address.js'
 import type { AgentContext } from './context.js'
+import { isIdPrefix, resolveId } from './prefix.js'
 import type { ControlHandler, Json, JsonObject } from './control.js'
 
 const utf8 = new TextEncoder()
@@ -46,6 +47,13 @@ function str(params: JsonObject, name: string, required = true): string | undefi
   if (typeof v !== 'string')
     throw new QuidError(ErrorCodes.BAD_ARGUMENT, `${name} must be a string`)
   return v
+}
+
+function strings(params: JsonObject, name: string): string[] {
+  const v = params[name]
+  if (!Array.isArray(v) || v.length === 0 || v.length > 3 || !v.every((x) => typeof x === 'string'))
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `${name} must be a list of 1 to 3 strings`)
+  return v as string[]
 }
 
 function num(params: JsonObject, name: string): number | undefined {
@@ -97,9 +105,29 @@ function claimJson(c: ClaimInfo, free: bigint, status: string): JsonObject {
   }
 }
 
-/** The participant behind a peer argument: an id, in hex or z-base-32. */
+/** Every participant this agent knows of, hex: peers, offer makers, issuers of what it holds, hosts. */
+function knownParticipants(agent: AgentContext): string[] {
+  return [
+    ...agent.node.connected().map((p) => p.key as string),
+    ...agent.exchange.book.list().map((e) => toHex(e.offer.maker)),
+    ...agent.ledger.holdings().map((h) => h.claim.issuer),
+    ...agent.deployments.map((d) => d.host)
+  ].filter((k) => k !== agent.key)
+}
+
+/** The claims this participant holds, hex. */
+const heldClaims = (agent: AgentContext): string[] => agent.ledger.holdings().map((h) => h.claim.id)
+
+/**
+ * The participant behind a peer argument: an id, in hex or z-base-32, or a unique hex prefix of
+ * one this agent knows of.
+ */
 function peerId(agent: AgentContext, text: string, what = 'peer'): Uint8Array {
-  const id = parseId(text, what)
+  // A 52-character z-base-32 id can be all hex digits too: a whole id is read first.
+  const id =
+    text.length === 52 || !isIdPrefix(text)
+      ? parseId(text, what)
+      : fromHex(resolveId(text, knownParticipants(agent), what), 32)
   if (toHex(id) === agent.key)
     throw new QuidError(ErrorCodes.BAD_ARGUMENT, `the ${what} is this participant itself`)
   return id
@@ -156,6 +184,16 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
         dir: agent.dir,
         log: agent.ledger.length,
         peers: agent.node.connected().map((p) => p.key as string),
+        pending: ex().pending().length,
+        // Peers a proposal waits for that are not connected (yet): what a barter is finding.
+        reaching: [
+          ...new Set(
+            ex()
+              .proposals()
+              .filter((p) => !p.connected && !p.withdrawn)
+              .map((p) => p.peer)
+          )
+        ],
         host: agent.host ? { mips: agent.host.mips, guests: agent.host.list().length } : null
       }
     },
@@ -184,13 +222,37 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       const give = parseAmounts(str(params, 'give') as string)
       const want = parseAmounts(str(params, 'want') as string)
       const ms = num(params, 'expiresInMs')
-      ctx.progress({ step: 'proposing', peer: toHex(peer) })
+      const connected = agent.node.peer(peer) !== null
+      ctx.progress({
+        step: connected ? 'proposing to' : 'finding',
+        peer: toHex(peer),
+        ...(connected ? {} : { waiting: 'waiting for it to come online' })
+      })
+      const before = new Set(ex().pending())
       const proposal = ex().barter(peer, {
         give,
         want,
         ...(ms ? { expires: Date.now() + ms } : {})
       })
-      const signed = await within(params, proposal, 'the barter')
+      let signed
+      try {
+        signed = await within(params, proposal, 'the barter')
+      } catch (err) {
+        // --timeout ends it cleanly: the proposal is withdrawn rather than left pending.
+        if (!(err instanceof QuidError) || err.code !== ErrorCodes.TIMEOUT) throw err
+        const mine = ex()
+          .proposals()
+          .filter((p) => !before.has(p.id) && p.peer === toHex(peer))
+        for (const p of mine)
+          await ex()
+            .withdraw(p.id)
+            .catch(() => {})
+        throw new QuidError(
+          ErrorCodes.TIMEOUT,
+          `${err.message}; ${mine.length ? `proposal ${mine[0]!.id.slice(0, 12)} withdrawn (a late answer from the peer still completes it)` : 'nothing was proposed'}`,
+          { ...err.details, ...(mine.length ? { proposal: mine[0]!.id } : {}) }
+        )
+      }
       const id = toHex(signed.id)
       ctx.progress({ step: 'appended', agreement: id })
       const settled = await ex().waitSettled(id)
@@ -206,39 +268,100 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       return { agreement: id, settled: true, claims }
     },
 
-    async transfer(params) {
-      const claim = fromHex(str(params, 'claim') as string, 32, 'claim id')
+    /**
+     * Moves parts of claims we hold: one claim per resource named in `amount`. Every part is
+     * checked before the first moves; they then move one after another, and a part that fails
+     * stops the rest, with `details` saying which parts moved, which failed and which were not
+     * tried (a transfer is one record, co-signed per claim: several cannot be one atomic step).
+     */
+    async transfer(params, ctx) {
+      const texts =
+        params.claims === undefined ? [str(params, 'claim') as string] : strings(params, 'claims')
       const to = peerId(agent, str(params, 'to') as string, 'receiver')
-      const info = agent.ledger.claim(toHex(claim))
-      if (!info || info.holder !== agent.key) {
-        throw new QuidError(
-          ErrorCodes.NOT_HOLDER,
-          `claim ${toHex(claim).slice(0, 12)} is not yours`,
-          { claim: toHex(claim) }
-        )
-      }
+      const claims = texts.map((t) => resolveId(t, heldClaims(agent), 'claim'))
+      const infos = claims.map((id) => {
+        const info = agent.ledger.claim(id)
+        if (!info || info.holder !== agent.key)
+          throw new QuidError(ErrorCodes.NOT_HOLDER, `claim ${id.slice(0, 12)} is not yours`, {
+            claim: id
+          })
+        return info
+      })
       const text = str(params, 'amount') as string
       const amounts = parseAmounts(text)
-      const named = Object.keys(amounts) as Resource[]
-      if (named.length !== 1 || named[0] !== info.resource) {
+      const named = RESOURCES.filter((r) => amounts[r] !== undefined)
+      const parts = named.map((r) => {
+        const of = infos.filter((c) => c.resource === r)
+        if (of.length !== 1)
+          throw new QuidError(
+            ErrorCodes.BAD_ARGUMENT,
+            of.length === 0
+              ? `--amount names ${r}, and no claim named is ${r} (the claims are ${infos.map((c) => c.resource).join(', ')})`
+              : `two claims named are ${r}: name one claim per resource`
+          )
+        const info = of[0] as ClaimInfo
+        const amount = amounts[r] as bigint
+        const free = agent.ledger.free(info.id)
+        if (free < amount)
+          throw new QuidError(
+            ErrorCodes.OVERSPENT,
+            `claim ${info.id.slice(0, 12)} has ${formatAmount(r, free)} of ${r} free, and the transfer moves ${formatAmount(r, amount)}`,
+            { claim: info.id }
+          )
+        return { info, amount }
+      })
+      const unused = infos.filter((c) => amounts[c.resource] === undefined)
+      if (unused.length > 0)
         throw new QuidError(
           ErrorCodes.BAD_ARGUMENT,
-          `the claim is ${info.resource}: give the amount as ${info.resource}=…`
+          `the claim is ${unused[0]!.resource}: give the amount as ${unused[0]!.resource}=…`
         )
+      const done: JsonObject[] = []
+      for (const [k, { info, amount }] of parts.entries()) {
+        ctx.progress({
+          step: 'transferring',
+          resource: info.resource,
+          part: `${k + 1}/${parts.length}`
+        })
+        let signed
+        try {
+          signed = await within(
+            params,
+            ex().transfer(to, fromHex(info.id, 32), amount),
+            'the transfer'
+          )
+        } catch (err) {
+          if (parts.length === 1) throw err
+          const e = err instanceof QuidError ? err : new QuidError(ErrorCodes.INTERNAL, String(err))
+          const rest = parts.slice(k + 1).map((p) => p.info.resource)
+          throw new QuidError(
+            e.code,
+            `${done.length ? `moved ${done.map((d) => d.resource).join(', ')}; ` : 'nothing moved; '}${info.resource} failed: ${e.message}${rest.length ? `; not tried: ${rest.join(', ')}` : ''}`,
+            { done, failed: { resource: info.resource, claim: info.id }, notTried: rest }
+          )
+        }
+        // The receiver learns whose logs prove the path above the claim it now holds.
+        agent.deploys.hint(to, signed.id, agent.pathParticipants(info))
+        done.push({
+          resource: info.resource,
+          from: info.id,
+          transfer: toHex(signed.id),
+          claim: toHex(claimId(signed.id, 0)),
+          amount: formatAmount(info.resource, amount)
+        })
       }
-      const signed = await within(
-        params,
-        ex().transfer(to, claim, amounts[info.resource] as bigint),
-        'the transfer'
-      )
-      // The receiver learns whose logs prove the path above the claim it now holds.
-      agent.deploys.hint(to, signed.id, agent.pathParticipants(info))
-      return {
-        transfer: toHex(signed.id),
-        claim: toHex(claimId(signed.id, 0)),
-        to: toHex(to),
-        amount: formatAmount(info.resource, amounts[info.resource] as bigint)
-      }
+      const first = done[0] as JsonObject
+      const out: JsonObject =
+        parts.length === 1
+          ? {
+              transfer: first.transfer as string,
+              claim: first.claim as string,
+              to: toHex(to),
+              amount: first.amount as string,
+              parts: done
+            }
+          : { to: toHex(to), parts: done }
+      return out
     },
 
     /** Fetches a participant's log over the swarm and keeps it up to date (a claim's path). */
@@ -246,6 +369,26 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       const id = peerId(agent, str(params, 'peer') as string)
       await within(params, agent.ledger.follow(id), 'fetching the log')
       return { id: toHex(id), entries: agent.ledger.logLength(toHex(id)) }
+    },
+
+    /** Our proposals the peer has not answered yet (barters and transfers). */
+    async pending() {
+      return ex()
+        .proposals()
+        .map((p) => ({ ...p, at: new Date(p.at).toISOString() }))
+    },
+
+    /** Withdraws a pending proposal (exchange.withdraw says what that can and cannot undo). */
+    async cancel(params) {
+      const id = resolveId(
+        str(params, 'id') as string,
+        ex()
+          .proposals()
+          .map((p) => p.id),
+        'pending proposal'
+      )
+      await ex().withdraw(id)
+      return { id, withdrawn: true }
     },
 
     async balance() {
@@ -286,7 +429,7 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       const only =
         params.claims === undefined || params.claims === null
           ? null
-          : (params.claims as Json[]).map((c) => String(c))
+          : (params.claims as Json[]).map((c) => resolveId(String(c), heldClaims(agent), 'claim'))
       ctx.progress({ step: 'checking claims' })
       // The host's capacity and our claims on it must be known; fetch its log first.
       await agent.ledger.follow(host).catch(() => {})
@@ -347,7 +490,17 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
 
     async stop(params) {
       const text = str(params, 'guest') as string
-      const d = agent.deployments.find((x) => x.guest === text || x.address === text)
+      const d = isIdPrefix(text)
+        ? agent.deployments.find(
+            (x) =>
+              x.guest ===
+              resolveId(
+                text,
+                agent.deployments.map((y) => y.guest),
+                'guest'
+              )
+          )
+        : agent.deployments.find((x) => x.guest === text.toLowerCase() || x.address === text)
       let guest: Uint8Array
       let host: Uint8Array
       if (d) {

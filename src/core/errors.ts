@@ -17,6 +17,7 @@ export const ErrorCodes = {
   BAD_AMOUNT: 'bad-amount',
   BAD_RESOURCE: 'bad-resource',
   BAD_ID: 'bad-id',
+  AMBIGUOUS_ID: 'ambiguous-id',
   BAD_ARGUMENT: 'bad-argument',
   // Identity
   KEY_FILE_PERMISSIONS: 'key-file-permissions',
@@ -24,6 +25,7 @@ export const ErrorCodes = {
   KEY_FILE_EXISTS: 'key-file-exists',
   // The agent and its control socket
   NO_AGENT: 'no-agent',
+  OUTCOME_UNKNOWN: 'outcome-unknown',
   CONTROL_PROTOCOL: 'control-protocol',
   INTERNAL: 'internal',
   // Ledger storage
@@ -62,6 +64,7 @@ export const ErrorCodes = {
   AUTH_FAILED: 'auth-failed',
   REFUSED: 'refused',
   TIMEOUT: 'timeout',
+  CANCELLED: 'cancelled',
   BANNED: 'banned',
   RATE_LIMITED: 'rate-limited',
   UNREACHABLE: 'unreachable',

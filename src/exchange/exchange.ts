@@ -72,6 +72,8 @@ interface Outgoing {
   entry: Uint8Array
   at: number
   completing: boolean
+  /** Withdrawn by its proposer (`quid cancel`): no longer sent; a late answer still completes it. */
+  withdrawn: boolean
   waiters: Array<{ resolve(s: SignedRecord): void; reject(e: Error): void }>
 }
 
@@ -133,9 +135,11 @@ export class Exchange extends ReadyResource {
 
   private restore(events: JournalEvent[]): void {
     const proposed = new Map<string, Extract<JournalEvent, { op: 'proposed' }>>()
+    const withdrawn = new Set<string>()
     for (const e of events) {
       if (e.op === 'proposed') proposed.set(e.id, e)
       else if (e.op === 'ended') proposed.delete(e.id)
+      else if (e.op === 'withdrawn') withdrawn.add(e.id)
       else if (e.op === 'signed')
         this.responder.restoreSigned(e.id, fromHex(e.signature, 64, 'signature'))
       else if (e.op === 'offer') {
@@ -157,6 +161,7 @@ export class Exchange extends ReadyResource {
         entry: signed.bytes,
         at: e.at,
         completing: false,
+        withdrawn: withdrawn.has(e.id),
         waiters: []
       })
     }
@@ -254,6 +259,7 @@ export class Exchange extends ReadyResource {
       entry,
       at: Date.now(),
       completing: false,
+      withdrawn: false,
       waiters: []
     }
     await this.journal.append({
@@ -285,12 +291,57 @@ export class Exchange extends ReadyResource {
     return [...this.outgoing.keys()]
   }
 
+  /** Our proposals not yet completed, oldest first, with whether their peer is connected. */
+  proposals(): Array<{
+    id: string
+    kind: 'agreement' | 'transfer'
+    peer: string
+    at: number
+    withdrawn: boolean
+    connected: boolean
+  }> {
+    for (const out of [...this.outgoing.values()])
+      if (out.withdrawn && Date.now() - out.at > MAX_COSIGN_LAG_MS) this.resend(out)
+    return [...this.outgoing.values()]
+      .map((o) => ({
+        id: o.id,
+        kind: o.record.type,
+        peer: o.peer,
+        at: o.at,
+        withdrawn: o.withdrawn,
+        connected: this.node.peer(o.peer) !== null
+      }))
+      .sort((x, y) => x.at - y.at)
+  }
+
+  /**
+   * Withdraws one of our proposals: it is no longer sent, and whoever waits for it gets
+   * `cancelled`. The peer may have signed it already (for an agreement, appended it to its own
+   * log), so an answer that still arrives completes it; once the co-signing window has passed no
+   * peer can sign it, and it ends.
+   */
+  async withdraw(id: string): Promise<void> {
+    const out = this.outgoing.get(id)
+    if (!out) throw new QuidError(ErrorCodes.BAD_ARGUMENT, `no pending proposal ${id.slice(0, 12)}`)
+    if (out.completing)
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `proposal ${id.slice(0, 12)} is already signed by the peer and being appended`
+      )
+    if (out.withdrawn) return
+    await this.journal.append({ op: 'withdrawn', id })
+    out.withdrawn = true
+    const err = new QuidError(ErrorCodes.CANCELLED, `proposal ${id.slice(0, 12)} was withdrawn`)
+    for (const w of out.waiters.splice(0)) w.reject(err)
+  }
+
   private resend(out: Outgoing): void {
     if (Date.now() - out.at > MAX_COSIGN_LAG_MS) {
       // The acceptor would refuse it now (FORMAT.md, clock rules): give it up.
       void this.end(out, new QuidError(ErrorCodes.TIMEOUT, 'the proposal is too old to be signed'))
       return
     }
+    if (out.withdrawn) return
     const peer = this.node.peer(out.peer)
     if (peer) peer.send('propose', { entry: out.entry })
     // Not connected: find it; the 'peer' event re-sends (greet).

@@ -14,6 +14,8 @@ export type JournalEvent =
   | { op: 'proposed'; id: string; peer: string; entry: string; at: number }
   /** Our proposal ended: appended (`ok`) or refused / given up (with the code). */
   | { op: 'ended'; id: string; ok: boolean; code?: string }
+  /** We withdrew a proposal (`quid cancel`): not sent again; a late answer still completes it. */
+  | { op: 'withdrawn'; id: string }
   /** We counter-signed a transfer to us (the sender appends it); the signature to repeat. */
   | { op: 'signed'; id: string; peer: string; signature: string; at: number }
   /** We published an offer (encoded offer hex). */

@@ -13,6 +13,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import { tmp } from '../helpers.js'
+import { parseAmount } from '../../src/ledger/amounts.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const BIN = join(here, '..', '..', 'bin', 'quid.js')
@@ -179,6 +180,16 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
   ])
   t.equal(barter.settled, true, 'the barter returns once settled')
   t.equal(barter.claims.length, 6, 'three legs each way')
+  // Each side's status lists the other among its peers, by full id.
+  for (const [me, other] of [
+    ['alice', 'bob'],
+    ['bob', 'alice']
+  ] as const) {
+    const st = await json<{ peers: string[]; pending: number }>(t, ['status', '--dir', dir(me)])
+    t.ok(st.peers.includes(ids[other] as string), `${me}'s status lists ${other}`)
+    t.equal(st.pending, 0, `${me} has nothing pending`)
+  }
+  t.match((await quid(['status', '--dir', dir('alice')])).stdout, new RegExp(`\\n {4}${ids.bob}`))
 
   const balance = await json<{ holds: Record<string, string>; owes: Record<string, string> }>(t, [
     'balance',
@@ -186,6 +197,11 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     dir('alice')
   ])
   t.same(balance.holds, { cpu: '10my', disk: '10MB', net: '100MB' })
+  t.same(
+    (balance as unknown as { holdsUnits: unknown }).holdsUnits,
+    { cpu: '315576000', disk: '10000000', net: '100000000' },
+    'beside each amount, its exact base units'
+  )
   t.same(balance.owes, { cpu: '10my', disk: '10MB', net: '100MB' })
 
   const claims = await json<
@@ -196,20 +212,27 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     claims.every((c) => c.issuer === ids.bob && c.status === 'ok'),
     "alice holds Bob's IOUs"
   )
-  for (const c of claims) {
-    const amount = { cpu: 'cpu=2my', disk: 'disk=2MB', net: 'net=2MB' }[c.resource] as string
-    const tr = await json<{ claim: string; to: string }>(t, [
-      'transfer',
-      c.id,
-      '--dir',
-      dir('alice'),
-      '--to',
-      ids.carol as string,
-      '--amount',
-      amount
-    ])
-    t.equal(tr.to, ids.carol)
-  }
+  // One command passes on part of all three, each claim named by the prefix `quid` prints.
+  const tr = await json<{ to: string; parts: Array<{ resource: string; amount: string }> }>(t, [
+    'transfer',
+    ...claims.map((c) => c.id.slice(0, 12)),
+    '--dir',
+    dir('alice'),
+    '--to',
+    ids.carol as string,
+    '--amount',
+    'cpu=2my,disk=2MB,net=2MB'
+  ])
+  t.equal(tr.to, ids.carol)
+  t.same(
+    tr.parts.map((p) => [p.resource, p.amount]),
+    [
+      ['cpu', '2my'],
+      ['disk', '2MB'],
+      ['net', '2MB']
+    ],
+    'three parts moved'
+  )
   await until(async () => {
     const r = await quid(['claims', '--dir', dir('carol'), '--json'])
     return (JSON.parse(r.stdout) as unknown[]).length === 3 ? true : null
@@ -223,13 +246,9 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     '--dir',
     dir('carol'),
     '--host',
-    ids.bob as string,
-    '--cpu',
-    '1my',
-    '--disk',
-    '1MB',
-    '--net',
-    '1MB'
+    (ids.bob as string).slice(0, 10),
+    '--give',
+    'cpu=1my,disk=1MB,net=1MB'
   ])
   t.match(dep.address, /^[a-z0-9]{52}@[a-z0-9]{52}$/)
 
@@ -273,7 +292,7 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
 
   const stopped = await json<{ guest: string; used: Record<string, string> }>(t, [
     'stop',
-    dep.address,
+    dep.guest.slice(0, 12),
     '--dir',
     dir('carol')
   ])
@@ -376,6 +395,83 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
       2,
       /insufficient|asks for/
     ],
+    [
+      'a deploy that names no net',
+      [
+        'deploy',
+        file,
+        '--dir',
+        dir('carol'),
+        '--host',
+        ids.bob as string,
+        '--give',
+        'cpu=1my,disk=1MB'
+      ],
+      1,
+      /names no net/
+    ],
+    [
+      'a deploy that gives its amounts twice',
+      [
+        'deploy',
+        file,
+        '--dir',
+        dir('carol'),
+        '--host',
+        ids.bob as string,
+        '--give',
+        'cpu=1my,disk=1MB,net=1MB',
+        '--cpu',
+        '1my'
+      ],
+      1,
+      /--give or --cpu, not both/
+    ],
+    [
+      'a transfer of several resources, one more than its claim holds',
+      [
+        'transfer',
+        ...claims.map((c) => c.id),
+        '--dir',
+        dir('alice'),
+        '--to',
+        ids.carol as string,
+        '--amount',
+        'cpu=1my,disk=1MB,net=1GB'
+      ],
+      2,
+      /claim [0-9a-f]{12} has 98MB of net free, and the transfer moves 1GB \[overspent\]/
+    ],
+    [
+      'a claim prefix that names no claim held',
+      [
+        'transfer',
+        'ffff0000',
+        '--dir',
+        dir('alice'),
+        '--to',
+        ids.carol as string,
+        '--amount',
+        'cpu=1my'
+      ],
+      1,
+      /no claim known here starts with ffff0000/
+    ],
+    [
+      'an id prefix that is too short',
+      [
+        'transfer',
+        'abc',
+        '--dir',
+        dir('alice'),
+        '--to',
+        ids.carol as string,
+        '--amount',
+        'cpu=1my'
+      ],
+      1,
+      /not 64 hex|prefix|claim id/
+    ],
     ['a malformed address', ['send', 'nowhere', 'hi', '--dir', dir('carol')], 1, /address/],
     [
       'a bad duration',
@@ -446,9 +542,24 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
   const report = JSON.parse(audited.stdout) as {
     ok: boolean
     logs: unknown[]
+    participants: unknown[]
     stats: { entries: number }
   }
   t.equal(report.ok, true)
+  t.ok(
+    (
+      report.participants as Array<{
+        owes: Record<string, string>
+        owesText: Record<string, string>
+      }>
+    ).some(
+      (l) =>
+        l.owesText !== undefined &&
+        l.owes.cpu !== '0' &&
+        parseAmount('cpu', l.owesText.cpu as string).toString() === l.owes.cpu
+    ),
+    'the audit gives base units and, beside them, the amount syntax'
+  )
   t.equal(report.logs.length, 3, 'three logs fetched over the swarm')
   t.ok(report.stats.entries > exported.entries, 'more entries than alice alone')
 

@@ -20,13 +20,15 @@ import { renderHtml } from '../../audit/html.js'
 import type { AuditReport, Vector } from '../../audit/report.js'
 import type { AuditViolation } from '../../audit/violation.js'
 import { participantDir, paths } from '../dirs.js'
+import { parseDuration } from '../duration.js'
 import { openParticipant, openStore } from './participant.js'
 import { progressBar } from './progress.js'
+import { bothForms } from './show.js'
 import type { Command, Io } from './command.js'
 
 export const auditCommand: Command = {
   usage:
-    'quid audit [FILE ...] [--id ID ...] [--dir DIR] [--json] [--html FILE] [--cache FILE] [--now MS] [--workers N] [--timeout MS] [--bootstrap H:P,...]',
+    'quid audit [FILE ...] [--id ID ...] [--dir DIR] [--json] [--html FILE] [--cache FILE] [--now MS] [--workers N] [--timeout 10s] [--bootstrap H:P,...]',
   options: {
     id: { type: 'string', multiple: true },
     dir: { type: 'string' },
@@ -49,7 +51,10 @@ export const auditCommand: Command = {
     }
     const now = integer(values.now, 'now') ?? Date.now()
     const workers = integer(values.workers, 'workers')
-    const timeout = integer(values.timeout, 'timeout') ?? 10_000
+    const timeout =
+      values.timeout === undefined
+        ? 10_000
+        : parseDuration(values.timeout as string, '--timeout', { legacyMs: true })
     const bar = progressBar(values.json ? null : process.stderr)
     const loaded = await loadFiles(positionals)
     const copies: LogCopy[] = [...loaded.copies]
@@ -77,7 +82,7 @@ export const auditCommand: Command = {
     })
     bar(null, 0, 0)
     if (values.html) await writeFile(values.html as string, renderHtml(report))
-    if (values.json) io.out(JSON.stringify(report))
+    if (values.json) io.out(JSON.stringify(bothForms(report, 'units')))
     else io.out(summary(report, values.html as string | undefined))
     return report.ok ? 0 : 4
   }

@@ -5,7 +5,15 @@
 import type { ParseArgsConfig } from 'node:util'
 
 /** Exit codes, documented in docs/AGENT.md. */
-export const EXIT = { OK: 0, USAGE: 1, REFUSED: 2, NO_AGENT: 3, VIOLATIONS: 4 } as const
+export const EXIT = {
+  OK: 0,
+  USAGE: 1,
+  REFUSED: 2,
+  NO_AGENT: 3,
+  VIOLATIONS: 4,
+  /** The agent went away after the request was sent: it may or may not have been done. */
+  OUTCOME_UNKNOWN: 5
+} as const
 
 export interface Io {
   out: (text: string) => void

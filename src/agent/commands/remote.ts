@@ -4,15 +4,25 @@
  * default and the agent's JSON answer with `--json`, and shows progress on a terminal.
  */
 import { resolve as resolvePath } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { access, constants } from 'node:fs/promises'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
-import { parseAmount, parseAmounts } from '../../ledger/amounts.js'
+import {
+  formatAmount,
+  isResource,
+  parseAmount,
+  parseAmounts,
+  RESOURCES
+} from '../../ledger/amounts.js'
 import { parseId } from '../../crypto/identity.js'
 import { fromHex } from '../../core/bytes.js'
 import { parseAddress } from '../../vnet/address.js'
 import { callAgent, type Json, type JsonObject } from '../control.js'
+import { lookupOperation, OP_ID, type Outcome } from '../operations.js'
 import { participantDir, paths } from '../dirs.js'
 import { parseDuration } from '../duration.js'
+import { alike, bothForms, short, vec, vecOf } from './show.js'
+import { isIdPrefix } from '../prefix.js'
 import type { Command, Io } from './command.js'
 
 /** `--timeout 30s`: how long a command that needs a peer waits for it. */
@@ -46,6 +56,40 @@ function positional(positionals: string[], n: number, what: string, usage: strin
 }
 
 /** Calls the agent of the participant directory the command names; progress goes to a terminal. */
+function describe(o: Outcome): string {
+  const error = o.error as { code?: string; message?: string } | undefined
+  switch (o.state) {
+    case 'done':
+      return 'done'
+    case 'failed':
+      return `failed: ${error?.message} [${error?.code}]`
+    case 'unanswered':
+      return 'not answered yet: the agent is still working on it'
+    case 'interrupted':
+      return 'interrupted: the agent stopped before answering. A barter or transfer it had proposed resumes when the agent runs again (quid pending lists them; quid cancel withdraws one); check quid claims and quid balance'
+  }
+}
+
+async function agentAnswers(socket: string): Promise<boolean> {
+  try {
+    await callAgent(socket, 'status')
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Methods that change something: each call gets an operation id that `quid outcome` can look up. */
+const CHANGING: ReadonlySet<string> = new Set([
+  'offer',
+  'barter',
+  'transfer',
+  'deploy',
+  'stop',
+  'send',
+  'cancel'
+])
+
 async function call(
   values: Values,
   io: Io,
@@ -55,8 +99,12 @@ async function call(
   const root = participantDir(values.dir as string | undefined, io.env)
   const tty = process.stderr.isTTY === true && !values.json
   return callAgent(paths(root).socket, method, params, {
+    ...(CHANGING.has(method) ? { op: randomBytes(16).toString('hex') } : {}),
+    // On a terminal one line rewritten in place; elsewhere (a script, a log) one line per step,
+    // so that a long wait says what it waits for. Nothing under --json.
     onProgress: (p) => {
       if (tty) process.stderr.write(`\r\x1b[K… ${Object.values(p).join(' ')}`)
+      else if (!values.json) io.err(`… ${Object.values(p).join(' ')}`)
     }
   }).finally(() => {
     if (tty) process.stderr.write('\r\x1b[K')
@@ -64,15 +112,9 @@ async function call(
 }
 
 function print(values: Values, io: Io, result: Json, human: (r: never) => string): number {
-  io.out(values.json ? JSON.stringify(result) : human(result as never))
+  io.out(values.json ? JSON.stringify(bothForms(result, 'text')) : human(result as never))
   return 0
 }
-
-const vec = (v: Record<string, string>): string =>
-  Object.entries(v)
-    .map(([r, a]) => `${r}=${a}`)
-    .join(',')
-const short = (id: string): string => id.slice(0, 12)
 
 interface OfferOut {
   id: string
@@ -81,6 +123,46 @@ interface OfferOut {
   want: Record<string, string>
   expires: string
   remaining?: Record<string, string>
+}
+
+/** What a deploy reserves: `--give cpu=…,disk=…,net=…`, or the old `--cpu A --disk A --net A`. */
+function deployAmounts(values: Values, usage: string): Record<'cpu' | 'disk' | 'net', string> {
+  const single = RESOURCES.filter((r) => values[r] !== undefined)
+  if (values.give !== undefined) {
+    if (single.length > 0)
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `give the amounts once: --give or --${single.join('/--')}, not both`
+      )
+    const text = values.give as string
+    const a = parseAmounts(text)
+    const missing = RESOURCES.filter((r) => a[r] === undefined)
+    if (missing.length > 0)
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `--give ${text} names no ${missing.join(' or ')}: a guest needs an amount of each of cpu, disk and net (e.g. cpu=1my,disk=10MB,net=100MB)`
+      )
+    const f = (r: 'cpu' | 'disk' | 'net'): string => formatAmount(r, a[r] as bigint)
+    return { cpu: f('cpu'), disk: f('disk'), net: f('net') }
+  }
+  if (single.length === 0)
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--give is required (usage: ${usage})`)
+  const one = (r: 'cpu' | 'disk' | 'net'): string => {
+    const v = need(values, r, usage)
+    parseAmount(r, v)
+    return v
+  }
+  return { cpu: one('cpu'), disk: one('disk'), net: one('net') }
+}
+
+/** A peer argument: an id (hex or z-base-32) or a hex prefix, which the agent resolves. */
+function checkPeer(text: string, what: string): void {
+  if (text.length === 52 || !isIdPrefix(text)) parseId(text, what)
+}
+
+/** A claim or guest argument: 64 hex characters or a prefix of at least 4. */
+function checkHexId(text: string, what: string): void {
+  if (!isIdPrefix(text)) fromHex(text, 32, what)
 }
 
 function define(c: Omit<Command, 'options'> & { options?: Command['options'] }): Command {
@@ -97,6 +179,11 @@ function query<T>(method: string, human: (r: T) => string): Command {
   })
 }
 
+function freeOf(resource: string, free: string, amount: string): string {
+  const [f, a] = isResource(resource) ? alike(resource, [free, amount]) : [free, amount]
+  return `${f} free of ${a}`
+}
+
 export const remoteCommands: Record<string, Command> = {
   status: query(
     'status',
@@ -105,13 +192,17 @@ export const remoteCommands: Record<string, Command> = {
       address: string
       log: number
       peers: string[]
+      pending: number
+      reaching: string[]
       host: { mips: number; guests: number } | null
     }) =>
       [
         `agent ${s.id}`,
         `  address  ${s.address}`,
         `  log      ${s.log} entries`,
-        `  peers    ${s.peers.length}`,
+        `  peers    ${s.peers.length}${s.peers.map((p) => `\n    ${p}`).join('')}`,
+        `  pending  ${s.pending} proposals (quid pending)`,
+        `  reaching ${s.reaching.length} peers not connected that a proposal waits for${s.reaching.map((p) => `\n    ${p}`).join('')}`,
         `  host     ${s.host ? `${s.host.mips} MIPS, ${s.host.guests} guests` : 'no'}`
       ].join('\n')
   ),
@@ -159,7 +250,7 @@ export const remoteCommands: Record<string, Command> = {
     },
     async run(values, positionals, io) {
       const [peer] = positional(positionals, 1, 'one PEER id', this.usage) as [string]
-      parseId(peer, 'peer')
+      checkPeer(peer, 'peer')
       const give = need(values, 'give', this.usage)
       const want = need(values, 'want', this.usage)
       parseAmounts(give)
@@ -178,22 +269,36 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   transfer: define({
-    usage: 'quid transfer CLAIM --to PEER --amount R [--timeout 60s] [--dir DIR] [--json]',
+    usage:
+      'quid transfer CLAIM [CLAIM ...] --to PEER --amount R [--timeout 60s] [--dir DIR] [--json]',
     options: { to: { type: 'string' }, amount: { type: 'string' }, ...timeoutOption },
     async run(values, positionals, io) {
-      const [claim] = positional(positionals, 1, 'one CLAIM id', this.usage) as [string]
-      fromHex(claim, 32, 'claim id')
+      if (positionals.length < 1 || positionals.length > 3)
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `expected one CLAIM per resource moved, 1 to 3 (usage: ${this.usage})`
+        )
+      for (const c of positionals) checkHexId(c, 'claim id')
       const to = need(values, 'to', this.usage)
-      parseId(to, '--to')
+      checkPeer(to, '--to')
       const amount = need(values, 'amount', this.usage)
       parseAmounts(amount)
-      const r = await call(values, io, 'transfer', withTimeoutParam(values, { claim, to, amount }))
+      const params: JsonObject = { claims: positionals, to, amount }
+      const r = await call(values, io, 'transfer', withTimeoutParam(values, params))
       return print(
         values,
         io,
         r,
-        (t: { claim: string; transfer: string; amount: string; to: string }) =>
-          `${t.claim}\n  ${t.amount} to ${short(t.to)} (transfer ${short(t.transfer)})`
+        (t: {
+          to: string
+          parts: Array<{ claim: string; transfer: string; amount: string; resource: string }>
+        }) =>
+          t.parts
+            .map(
+              (p) =>
+                `${p.claim}\n  ${p.resource}=${p.amount} to ${short(t.to)} (transfer ${short(p.transfer)})`
+            )
+            .join('\n')
       )
     }
   }),
@@ -203,7 +308,7 @@ export const remoteCommands: Record<string, Command> = {
     options: { ...timeoutOption },
     async run(values, positionals, io) {
       const [peer] = positional(positionals, 1, 'one PEER id', this.usage) as [string]
-      parseId(peer, 'peer')
+      checkPeer(peer, 'peer')
       const r = await call(values, io, 'follow', withTimeoutParam(values, { peer }))
       return print(
         values,
@@ -246,16 +351,18 @@ export const remoteCommands: Record<string, Command> = {
         : cs
             .map(
               (c) =>
-                `${c.id}\n  ${c.resource} ${c.free} free of ${c.amount}, on ${short(c.issuer)}, until ${c.expires} [${c.status}]`
+                `${c.id}\n  ${c.resource} ${freeOf(c.resource, c.free, c.amount)}, on ${short(c.issuer)}, until ${c.expires} [${c.status}]`
             )
             .join('\n')
   ),
 
   deploy: define({
     usage:
-      'quid deploy FILE.js --host PEER --cpu A --disk A --net A [--claims ID,...] [--timeout 60s] [--dir DIR] [--json]',
+      'quid deploy FILE.js --host PEER --give cpu=A,disk=A,net=A [--claims ID,...] [--timeout 60s] [--dir DIR] [--json]',
     options: {
       host: { type: 'string' },
+      give: { type: 'string' },
+      // The old form, one option per resource; still accepted.
       cpu: { type: 'string' },
       disk: { type: 'string' },
       net: { type: 'string' },
@@ -270,17 +377,12 @@ export const remoteCommands: Record<string, Command> = {
         throw new QuidError(ErrorCodes.BAD_ARGUMENT, `cannot read ${file}`)
       }
       const host = need(values, 'host', this.usage)
-      parseId(host, '--host')
-      const cpu = need(values, 'cpu', this.usage)
-      const disk = need(values, 'disk', this.usage)
-      const net = need(values, 'net', this.usage)
-      parseAmount('cpu', cpu)
-      parseAmount('disk', disk)
-      parseAmount('net', net)
+      checkPeer(host, '--host')
+      const { cpu, disk, net } = deployAmounts(values, this.usage)
       const params: JsonObject = { file: resolvePath(file), host, cpu, disk, net }
       if (values.claims) {
         const ids = (values.claims as string).split(',')
-        for (const id of ids) fromHex(id, 32, 'claim id')
+        for (const id of ids) checkHexId(id, 'claim id')
         params.claims = ids
       }
       const r = await call(values, io, 'deploy', withTimeoutParam(values, params))
@@ -318,8 +420,7 @@ export const remoteCommands: Record<string, Command> = {
         ...g.deployed.map((d) => `  ${d.address}  ${d.file}`),
         `hosted (${g.hosted.length})`,
         ...g.hosted.map(
-          (h) =>
-            `  ${h.address}  owner ${short(h.owner)}  used ${vec(h.used)} of ${vec(h.reserved)}`
+          (h) => `  ${h.address}  owner ${short(h.owner)}  used ${vecOf(h.used, h.reserved)}`
         )
       ].join('\n')
   ),
@@ -331,7 +432,7 @@ export const remoteCommands: Record<string, Command> = {
         string
       ]
       if (guest.includes('@')) parseAddress(guest)
-      else fromHex(guest, 32, 'guest id')
+      else checkHexId(guest, 'guest id')
       const r = await call(values, io, 'stop', { guest })
       return print(
         values,
@@ -361,6 +462,75 @@ export const remoteCommands: Record<string, Command> = {
         return 2
       }
       return 0
+    }
+  }),
+
+  pending: query(
+    'pending',
+    (
+      ps: Array<{
+        id: string
+        kind: string
+        peer: string
+        at: string
+        withdrawn: boolean
+        connected: boolean
+      }>
+    ) =>
+      ps.length === 0
+        ? 'no pending proposals'
+        : ps
+            .map(
+              (p) =>
+                `${short(p.id)}  ${p.kind} to ${short(p.peer)}  since ${p.at}  ${p.withdrawn ? 'withdrawn (a late answer still completes it)' : p.connected ? 'waiting for the peer to answer' : 'waiting for the peer to come online'}`
+            )
+            .join('\n')
+  ),
+
+  cancel: define({
+    usage: 'quid cancel PROPOSAL [--dir DIR] [--json]',
+    async run(values, positionals, io) {
+      const [id] = positional(
+        positionals,
+        1,
+        'one PROPOSAL id (from quid pending)',
+        this.usage
+      ) as [string]
+      checkHexId(id, 'proposal id')
+      const r = await call(values, io, 'cancel', { id })
+      return print(
+        values,
+        io,
+        r,
+        (c: { id: string }) =>
+          `withdrew ${c.id}\n  it is no longer sent; if the peer had signed it already, its answer still completes it`
+      )
+    }
+  }),
+
+  outcome: define({
+    usage: 'quid outcome OP [--dir DIR] [--json]',
+    async run(values, positionals, io) {
+      const [op] = positional(positionals, 1, 'one OP (operation id)', this.usage) as [string]
+      if (!OP_ID.test(op))
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `${JSON.stringify(op)} is not an operation id (16 to 64 lowercase hex characters)`
+        )
+      const root = participantDir(values.dir as string | undefined, io.env)
+      const found = await lookupOperation(paths(root).operations, op)
+      if (!found) throw new QuidError(ErrorCodes.BAD_ARGUMENT, `no operation ${op} in ${root}`)
+      // Not answered and no agent running: the agent that took it stopped first.
+      if (found.state === 'unanswered' && !(await agentAnswers(paths(root).socket)))
+        found.state = 'interrupted'
+      return print(values, io, found as unknown as Json, (o: Outcome) =>
+        [
+          `operation ${o.op}: ${o.method}, started ${o.started}`,
+          `  ${describe(o)}`,
+          ...o.steps.map((s) => `  step ${Object.values(s).join(' ')}`),
+          ...(o.result === undefined ? [] : [`  result ${JSON.stringify(o.result)}`])
+        ].join('\n')
+      )
     }
   }),
 

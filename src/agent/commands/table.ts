@@ -87,6 +87,18 @@ export const commandTable: Readonly<Record<string, CommandEntry>> = {
     summary: 'read (and empty) your inbox on the virtual network',
     load: remote('inbox')
   },
+  pending: {
+    summary: 'your proposals (barters, transfers) that the peer has not answered yet',
+    load: remote('pending')
+  },
+  cancel: {
+    summary: 'withdraw a pending proposal, so that it is no longer sent',
+    load: remote('cancel')
+  },
+  outcome: {
+    summary: 'what became of a command whose agent stopped before answering (exit 5)',
+    load: remote('outcome')
+  },
   export: {
     summary: "write this participant's log and its signed Hypercore head to a file for auditors",
     load: async () => (await import('./export.js')).exportCommand
