@@ -65,7 +65,8 @@ async function agent(
     dir,
     bootstrap: net.bootstrap,
     market: 'bench-vnet',
-    host: { capacity: BIG, mips: 1000, isolation },
+    // The bench drives its guests hard on purpose: lift the host's per-guest send rate too.
+    host: { capacity: BIG, mips: 1000, isolation, guestPacketsPerSec: 1e6, guestPacketBurst: 1e6 },
     guestQueue: 1024,
     // The bench drives one peer hard on purpose: lift the per-peer packet rate limit.
     vnet: { packetsPerSec: 1e6, packetBurst: 1e6 }
