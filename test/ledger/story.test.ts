@@ -53,8 +53,13 @@ test("A and B barter, A passes part of B's IOU to Joe, B honors it, usage debits
   await A.ledger.append(give)
   const joeClaim = toHex(claimId(give.id, 0))
 
-  // B, the issuer, has never spoken to Joe; it verifies Joe's claim by reading A's log.
+  // B, the issuer, has never spoken to Joe; it verifies Joe's claim by reading A's log. A's new
+  // entry reaches B's replica over the connection a moment later, sooner or later with the load.
   await B.ledger.sync(A.kp.publicKey)
+  for (let i = 0; i < 100 && !B.ledger.claimStatus(joeClaim).ok; i++) {
+    await new Promise((r) => setTimeout(r, 20))
+    await B.ledger.sync(A.kp.publicKey)
+  }
   t.ok(B.ledger.claimStatus(joeClaim).ok, "from B: Joe's claim is good")
   t.equal(B.ledger.state.free(joeClaim), 4n * MY)
   t.equal(B.ledger.state.free(bCpu), 6n * MY, 'A keeps 6')
