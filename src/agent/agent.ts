@@ -66,7 +66,7 @@ export interface AgentOptions {
   limits?: Partial<NodeLimits>
   /** Guest deliveries waiting at once per guest; more are refused `busy`. */
   guestQueue?: number
-  /** Virtual-network limits per peer (packets per second and burst) and route timeout. */
+  /** Virtual-network limits per sending address and per peer, and the route timeout. */
   vnet?: VnetChannelOptions
 }
 
@@ -154,7 +154,13 @@ export class Agent extends ReadyResource implements AgentContext {
     this.router = new Router(
       this.id,
       { send: (agent, bytes) => this.vnet.send(agent, bytes) },
-      { resolve: (a) => this.guestEndpoint(a) }
+      {
+        resolve: (a) => this.guestEndpoint(a),
+        sources: {
+          ...(this.opts.vnet?.packetsPerSec ? { packetsPerSec: this.opts.vnet.packetsPerSec } : {}),
+          ...(this.opts.vnet?.packetBurst ? { packetBurst: this.opts.vnet.packetBurst } : {})
+        }
+      }
     )
     this.vnet = new VnetChannel(this.node, this.router, this.opts.vnet)
     this.deploys = new DeployChannel(this.node, null)

@@ -78,8 +78,14 @@ function openOn(
 export interface VnetChannelOptions {
   /** How long a packet to an agent we are not connected to waits for a connection (ms). */
   reachMs?: number
+  /**
+   * Packets per second, and burst, that one sending address (a guest, a client) may send to this
+   * agent (vnet/sources.ts); one peer's packets in all may be `peerFactor` times that. Excess is
+   * dropped: the sending address is cut off for a minute, the peer is never banned for it.
+   */
   packetsPerSec?: number
   packetBurst?: number
+  peerFactor?: number
   /** Packets waiting at once for a connection to their agent; more are answered `no-route`. */
   maxRouting?: number
 }
@@ -99,6 +105,7 @@ export class VnetChannel implements PeerProtocol, Transport {
       reachMs: opts.reachMs ?? 10_000,
       packetsPerSec: opts.packetsPerSec ?? 200,
       packetBurst: opts.packetBurst ?? 400,
+      peerFactor: opts.peerFactor ?? 10,
       maxRouting: opts.maxRouting ?? 1024
     }
   }
@@ -106,7 +113,9 @@ export class VnetChannel implements PeerProtocol, Transport {
   attach(peer: Peer): void {
     const key = peer.key as string
     const id = peer.id as Uint8Array
-    const bucket = new TokenBucket(this.opts.packetsPerSec, this.opts.packetBurst)
+    // All of one peer's packets: a bound on what its agent makes us decode, dropped past it.
+    const f = this.opts.peerFactor
+    const bucket = new TokenBucket(this.opts.packetsPerSec * f, this.opts.packetBurst * f)
     const o = openOn(
       this.node,
       peer,
@@ -115,7 +124,7 @@ export class VnetChannel implements PeerProtocol, Transport {
       (_i, bytes) => {
         if (bytes.byteLength > MAX_PACKET_BYTES)
           throw new QuidError(ErrorCodes.PROTOCOL, `a packet of ${bytes.byteLength} bytes`)
-        if (!bucket.take()) throw new QuidError(ErrorCodes.RATE_LIMITED, 'too many packets')
+        if (!bucket.take()) return
         try {
           this.router.receive(id, bytes)
         } catch (err) {

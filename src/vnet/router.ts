@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events'
 import { equal, toHex } from '../core/bytes.js'
 import { QuidError, ErrorCodes } from '../core/errors.js'
 import { addressKey, type Address } from './address.js'
+import { SourceLimits, type SourceLimitOptions } from './sources.js'
 import {
   decodePacket,
   encodePacket,
@@ -46,6 +47,8 @@ export interface RouterOptions {
    * of this agent's addresses that is not attached.
    */
   resolve?: (address: Address) => Endpoint | null
+  /** Rate limits per sending address (sources.ts). */
+  sources?: SourceLimitOptions
 }
 
 export type SendResult =
@@ -59,6 +62,8 @@ export class Router extends EventEmitter {
   private readonly seen: BoundedSet
   private readonly gone: BoundedSet
   private readonly resolve: (address: Address) => Endpoint | null
+  /** Each sending address's packet rate, and the addresses cut off for exceeding it. */
+  readonly sources: SourceLimits
 
   constructor(self: Uint8Array, transport: Transport, opts: RouterOptions = {}) {
     super()
@@ -67,6 +72,7 @@ export class Router extends EventEmitter {
     this.seen = new BoundedSet(opts.dedupe ?? 8192)
     this.gone = new BoundedSet(opts.gone ?? 4096)
     this.resolve = opts.resolve ?? (() => null)
+    this.sources = new SourceLimits(opts.sources)
   }
 
   /** Makes `address` (which must be this agent's) reachable; returns the detach function. */
@@ -140,6 +146,12 @@ export class Router extends EventEmitter {
         ErrorCodes.BAD_ARGUMENT,
         'a peer sent a packet addressed to another agent'
       )
+    // Over its rate, a sending address is cut off, not its agent; nothing answers the drop, so a
+    // flood cannot make this agent send for it.
+    if (!this.sources.admit(addressKey(p.from))) {
+      this.emit('throttled', { from: p.from })
+      return
+    }
     const seenKey = toHex(p.id) + (p.kind === 'unreachable' ? '!' : '')
     if (this.seen.has(seenKey)) return
     this.seen.add(seenKey)
