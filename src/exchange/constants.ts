@@ -43,6 +43,13 @@ export interface NodeLimits {
   messageBurst: number
   /** How long a firewall admission waits for its connection before it stops counting (ms). */
   admissionMs: number
+  /**
+   * Participant topics joined to reach a destination (a packet's or a request's agent) at once;
+   * past it the least recently used is left. Topics of logs followed are not counted.
+   */
+  maxDestinationTopics: number
+  /** A destination topic not used for this long, its participant not connected, is left (ms). */
+  destinationTopicMs: number
 }
 
 export const DEFAULT_LIMITS: Readonly<NodeLimits> = {
@@ -53,7 +60,9 @@ export const DEFAULT_LIMITS: Readonly<NodeLimits> = {
   maxBans: 10_000,
   messagesPerSec: 500,
   messageBurst: 1000,
-  admissionMs: 20_000
+  admissionMs: 20_000,
+  maxDestinationTopics: 256,
+  destinationTopicMs: 10 * 60_000
 }
 
 export interface ExchangeTimeouts {

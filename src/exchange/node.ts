@@ -18,7 +18,7 @@ import HyperDHT, { type DHTKeyPair } from 'hyperdht'
 import type Corestore from 'corestore'
 import type { NoiseStream } from 'protomux'
 import { QuidError, ErrorCodes } from '../core/errors.js'
-import { toHex } from '../core/bytes.js'
+import { fromHex, toHex } from '../core/bytes.js'
 import type { KeyPair } from '../crypto/identity.js'
 import { DEFAULT_LIMITS, DEFAULT_MARKET, type NodeLimits } from './constants.js'
 import { BanList } from './limits.js'
@@ -69,6 +69,13 @@ export class Node extends ReadyResource {
   private readonly protocols: PeerProtocol[] = []
   private readonly handlers: Array<(peer: Peer, message: AnyMessage) => void> = []
   private readonly topics = new Map<string, PeerDiscovery>()
+  /**
+   * Topics joined only to reach a destination, by participant key, with when each was last used,
+   * least recently used first: bounded and left when stale, so that packets to ever new ids
+   * cannot make the node join topics without end.
+   */
+  private readonly destinations = new Map<string, number>()
+  private sweeper: NodeJS.Timeout | null = null
   private readonly opts: NodeOptions
 
   constructor(opts: NodeOptions) {
@@ -106,6 +113,7 @@ export class Node extends ReadyResource {
   protected override async _close(): Promise<void> {
     // Waits end now, not at their timeouts: their timers would keep the process alive.
     this.emit('closing')
+    if (this.sweeper) clearInterval(this.sweeper)
     for (const peer of this.peers) peer.destroy()
     await this.swarm.destroy()
   }
@@ -115,6 +123,49 @@ export class Node extends ReadyResource {
     const hex = toHex(topic)
     if (this.topics.has(hex)) return
     this.topics.set(hex, this.swarm.join(topic, opts))
+  }
+
+  /** Topics joined now (own, market, logs followed, destinations). */
+  get topicCount(): number {
+    return this.topics.size
+  }
+
+  /** Joins a participant's topic to reach it, in the bounded table of destinations. */
+  private joinDestination(key: string, id: Uint8Array): void {
+    const known = this.destinations.has(key)
+    if (!known && this.topics.has(toHex(participantTopic(id)))) return // joined for another reason
+    this.destinations.delete(key)
+    this.destinations.set(key, Date.now())
+    if (known) return
+    this.join(participantTopic(id), { server: false, client: true })
+    while (this.destinations.size > this.limits.maxDestinationTopics) {
+      const oldest = this.destinations.keys().next().value as string
+      this.leaveDestination(oldest)
+    }
+    if (!this.sweeper) {
+      const every = Math.max(1000, Math.min(this.limits.destinationTopicMs / 2, 60_000))
+      this.sweeper = setInterval(() => this.sweepDestinations(), every)
+      this.sweeper.unref()
+    }
+  }
+
+  private leaveDestination(key: string): void {
+    this.destinations.delete(key)
+    const topic = participantTopic(fromHex(key, 32))
+    const hex = toHex(topic)
+    if (!this.topics.delete(hex)) return
+    // Leaving stops looking the participant up; a connection to it stays open.
+    this.swarm.leave(topic).catch(() => {})
+  }
+
+  /** Leaves destination topics unused for `destinationTopicMs` whose participant is not connected. */
+  private sweepDestinations(): void {
+    const now = Date.now()
+    for (const [key, used] of [...this.destinations]) {
+      if (now - used < this.limits.destinationTopicMs) continue
+      if (this.peer(key)) this.destinations.set(key, now)
+      else this.leaveDestination(key)
+    }
   }
 
   /** Looks the joined topics up again (Hyperswarm otherwise refreshes them only every few minutes). */
@@ -171,7 +222,7 @@ export class Node extends ReadyResource {
     if (key === this.key) throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'cannot reach oneself')
     const have = this.peer(key)
     if (have) return have
-    this.join(participantTopic(id), { server: false, client: true })
+    this.joinDestination(key, id)
     return new Promise<Peer>((resolve, reject) => {
       const onpeer = (peer: Peer): void => {
         if (peer.key !== key) return
@@ -206,6 +257,8 @@ export class Node extends ReadyResource {
   /** Joins a participant's topic as a client and flushes, so that its log can be found. */
   async lookup(id: Uint8Array): Promise<void> {
     const key = toHex(id)
+    // A followed log's topic stays joined: out of the table of destinations, if it was there.
+    this.destinations.delete(key)
     if (key === this.key || this.peer(key)) return
     this.join(participantTopic(id), { server: false, client: true })
     await this.swarm.flush()
