@@ -115,6 +115,7 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     '--mips',
     '1000'
   ])
+  // Bob keeps his guests in sandbox processes; Alice in her agent's process (the default).
   const bob = await daemon(t, [
     'up',
     '--dir',
@@ -127,7 +128,9 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     '--capacity',
     capacity,
     '--mips',
-    '1000'
+    '1000',
+    '--isolation',
+    'process'
   ])
   const carol = await daemon(t, [
     'up',
@@ -144,6 +147,11 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
     'each agent runs as its participant'
   )
   t.same(carol.ready.host, null, 'carol is a client only')
+  t.match(
+    [alice.ready.host, bob.ready.host],
+    [{ isolation: 'isolate' }, { isolation: 'process' }],
+    'each host says where its guests run'
+  )
 
   // A second agent on the same directory is refused.
   const twice = await quid(['up', '--dir', dir('alice'), '--bootstrap', bootstrap])
@@ -473,6 +481,12 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
       /not 64 hex|prefix|claim id/
     ],
     ['a malformed address', ['send', 'nowhere', 'hi', '--dir', dir('carol')], 1, /address/],
+    [
+      'an unknown isolation',
+      ['up', '--dir', dir('idle-host'), '--host', '--capacity', 'cpu=1my', '--isolation', 'vm'],
+      1,
+      /--isolation must be one of isolate, process, not "vm"/
+    ],
     [
       'a bad duration',
       ['offer', '--dir', dir('bob'), '--give', R, '--want', R, '--expires', 'soon'],
