@@ -5,6 +5,7 @@
  * (FORMAT.md 10.10), in the same serialised step that reserves them; so a refused request reserves
  * nothing, and concurrent requests against one claim can never reserve more than it holds.
  */
+import { Script } from 'node:vm'
 import { QuidError, ErrorCodes } from '../core/errors.js'
 import { decodeDeployRequest } from '../ledger/codecs.js'
 import { verifyDeployRequest } from '../ledger/sign.js'
@@ -75,7 +76,22 @@ export function checkDeploy(
   } catch {
     throw new QuidError(ErrorCodes.BAD_CODE, 'the code is not UTF-8 text')
   }
+  syntaxCheck(source)
   return { request, source }
+}
+
+/**
+ * Refuses code that does not compile before anything is appended (docs/HOST.md, "Admission"): a
+ * text file or a syntax error costs the owner nothing and leaves the logs as they were. The code
+ * is only compiled here, as the guest's script will be (V8 reports syntax errors at compile
+ * time), never run; at most `maxCodeBytes` of it, already checked.
+ */
+function syntaxCheck(source: string): void {
+  try {
+    new Script(source, { filename: 'guest.js' })
+  } catch (err) {
+    throw new QuidError(ErrorCodes.BAD_CODE, `the code does not compile: ${(err as Error).message}`)
+  }
 }
 
 /** The logs a deploy asks the host to fetch: others' only, each once, at most MAX_FOLLOW of them. */

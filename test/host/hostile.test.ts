@@ -213,18 +213,14 @@ for (const isolation of ISOLATIONS)
     })
     t.test('a syntax error', async (t) => {
       const claims = await fund(s.hp, owner, { cpu: 1000n })
+      const length = s.hp.ledger.length
       const d = deployOf(s.hp, owner, "quid.on('start', () => {", [spend(claims.cpu, 'cpu', 1000n)])
-      const err = (await s.host.deploy(d).catch((e) => e)) as {
-        code: string
-        details: { guest: string }
-      }
+      const err = (await s.host.deploy(d).catch((e) => e)) as { code: string; message: string }
       t.equal(err.code, ErrorCodes.BAD_CODE)
-      t.equal(
-        evicted.get(err.details.guest)?.reason,
-        'misbehaved',
-        'admitted, then evicted at once'
-      )
-      t.ok(s.hp.ledger.free(claims.cpu) > 990n, 'almost all the credit is back')
+      t.match(err.message, /does not compile/)
+      // Refused before anything was signed or appended: no admit, no evict, nothing charged.
+      t.equal(s.hp.ledger.length, length, 'nothing appended')
+      t.equal(s.hp.ledger.free(claims.cpu), 1000n, 'nothing reserved or charged')
       await witnessAnswers(t)
     })
   })
