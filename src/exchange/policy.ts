@@ -30,11 +30,18 @@ export interface AcceptancePolicy {
   ): boolean | Promise<boolean>
 }
 
-/** Would owing `gives` more keep us within the capacity we published? */
-export function withinCapacity(ledger: Ledger, gives: ResourceVector): boolean {
-  const cap = ledger.capacity()
+/**
+ * Would owing `gives` more keep `issuer` (default: us) within the capacity it published, as far
+ * as our copy of its log shows?
+ */
+export function withinCapacity(
+  ledger: Ledger,
+  gives: ResourceVector,
+  issuer: string = ledger.key
+): boolean {
+  const cap = ledger.capacity(issuer)
   if (!cap) return RESOURCES.every((r) => gives[r] === 0n)
-  const owed = ledger.obligations()
+  const owed = ledger.obligations(issuer)
   return RESOURCES.every((r) => owed[r] + gives[r] <= cap.limits[r])
 }
 

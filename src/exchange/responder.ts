@@ -18,7 +18,7 @@ import type { AgreementRecord, SignedRecord, TransferRecord } from '../ledger/re
 import type { Journal } from './journal.js'
 import { decodeProposal } from './messages.js'
 import { agreementSides, type OwnOffers } from './offers.js'
-import type { AcceptancePolicy } from './policy.js'
+import { withinCapacity, type AcceptancePolicy } from './policy.js'
 import type { Peer } from './peer.js'
 
 type CoSigned = AgreementRecord | TransferRecord
@@ -145,6 +145,18 @@ export class Responder {
     }
     // We are b: b's legs are what we give.
     const sides = agreementSides(r)
+    // The proposer's legs must stand under the ledger's rules, checked before we sign or append:
+    // legs of an issuer without capacity are void, and we would owe for nothing (docs/PROTOCOL.md,
+    // section 5). Its capacity is in its log, which we bring up to date first.
+    await this.ledger.follow(peer.id as Uint8Array).catch(() => {})
+    if (!withinCapacity(this.ledger, sides.a, ctx.peer)) {
+      throw this.ledger.capacity(ctx.peer)
+        ? new QuidError(ErrorCodes.OVER_CAPACITY, 'what you would issue is beyond your capacity')
+        : new QuidError(
+            ErrorCodes.NO_CAPACITY,
+            'publish a capacity record before you issue: your legs would be void'
+          )
+    }
     const offer = this.offers.find(sides.b, sides.a)
     if (!(await this.policy.agreement(r, { ...ctx, gives: sides.b, gets: sides.a, offer }))) {
       throw new QuidError(ErrorCodes.REFUSED, 'agreement not accepted')

@@ -71,3 +71,23 @@ t.test('four participants meet on the market; A and B barter, settled in both lo
   )
   t.same(a!.exchange.pending(), [], 'and nothing pending')
 })
+
+t.test(
+  'a barter from a participant without capacity is refused before the host signs',
+  async (t) => {
+    const net = await network(t)
+    const host = await net.agent('host')
+    const stranger = await net.agent('stranger', { capacity: false })
+    const offer = await host.exchange.offer({ give: { cpu: 1000n }, want: { net: 1000n } })
+    await until(() => stranger.exchange.book.size > 0, 'the offer reaches the stranger')
+    const [match] = stranger.exchange.book.match({ cpu: 100n }, { net: 1000n })
+    t.ok(match, 'the stranger finds the offer')
+    const before = await entries(host)
+    const err = await stranger.exchange.take(match!.offer, { cpu: 100n }).catch((e: unknown) => e)
+    t.equal((err as { code?: string }).code, 'no-capacity', 'refused: no-capacity')
+    t.same(await entries(host), before, "the host's log is as it was: nothing signed or appended")
+    t.equal(host.exchange.myOffers()[0]?.remaining.cpu, 1000n, 'and its offer is untouched')
+    t.equal(host.ledger.obligations().cpu, 0n, 'the host owes nothing')
+    t.ok(offer)
+  }
+)
