@@ -40,6 +40,7 @@ import {
 } from './channels.js'
 import { controlHandlers } from './handlers.js'
 import { paths, type ParticipantPaths } from './dirs.js'
+import { FollowedList } from './followed.js'
 import { reportError } from '../core/report.js'
 import type { AgentContext, Deployment } from './context.js'
 import type { ResourceVector } from '../ledger/records.js'
@@ -145,6 +146,11 @@ export class Agent extends ReadyResource implements AgentContext {
       ...(this.opts.limits ? { limits: this.opts.limits } : {})
     })
     this.ledger = new Ledger(this.store, this.keyPair, { logs: this.node.logs })
+    const followed = new FollowedList(this.paths.followed)
+    const known = await followed.load()
+    this.ledger.on('followed', (key: string) => {
+      followed.add(key).catch((err: unknown) => reportError(this, 'agent: followed', err))
+    })
     this.exchange = new Exchange({
       node: this.node,
       ledger: this.ledger,
@@ -169,6 +175,14 @@ export class Agent extends ReadyResource implements AgentContext {
     this.deploys.setPathHandler((from, m) => this.followHinted(from, m.transfer, m.ids))
     this.router.attach(this.address, this.inbox)
     await this.exchange.ready()
+    // What was followed before a restart, from disk at once (the network catches up behind).
+    await Promise.all(
+      known.map((key) =>
+        this.ledger
+          .follow(fromHex(key, 32), { localFirst: true })
+          .catch((err: unknown) => reportError(this, 'agent: follow', err))
+      )
+    )
     // A transfer to us is in the sender's log: bring in the rest of its path so the claim is usable.
     this.exchange.on('done', (id: string) => {
       this.followTransfer(id).catch((err: unknown) => reportError(this, 'agent: follow', err))

@@ -19,6 +19,8 @@ export interface ParticipantPaths {
   deployments: string
   /** What each changing command asked and how it ended (operations.ts). */
   operations: string
+  /** The logs this participant follows, followed again at once after a restart (followed.ts). */
+  followed: string
 }
 
 export function participantDir(
@@ -36,6 +38,7 @@ export function paths(root: string): ParticipantPaths {
     socket: join(root, 'control.sock'),
     host: join(root, 'host'),
     deployments: join(root, 'deployments.json'),
-    operations: join(root, 'operations.log')
+    operations: join(root, 'operations.log'),
+    followed: join(root, 'followed.json')
   }
 }

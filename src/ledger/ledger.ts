@@ -248,8 +248,11 @@ export class Ledger extends ReadyResource {
   /**
    * Follows another participant's log: applies what is there and, from then on, every append.
    * A truncation or conflict of that log is recorded as fraud (see LedgerState.recordRewrite).
+   * Emits `followed` (the participant's hex id) the first time. With `localFirst` (an agent
+   * resuming what it followed before a restart) it applies what is already on disk at once and
+   * brings the log up to date from the network in the background.
    */
-  async follow(id: Uint8Array): Promise<void> {
+  async follow(id: Uint8Array, opts: { localFirst?: boolean } = {}): Promise<void> {
     await this.ready()
     const key = toHex(id)
     // Our own log is already the state's source; following it would only recurse (sync → follow).
@@ -259,6 +262,7 @@ export class Ledger extends ReadyResource {
     await log.ready()
     const f: Followed = { log, syncing: Promise.resolve() }
     this.followed.set(key, f)
+    this.emit('followed', key)
     log.on('append', () => {
       f.syncing = f.syncing.then(() => this.pull(key, log)).catch(() => {})
     })
@@ -277,7 +281,10 @@ export class Ledger extends ReadyResource {
     const head = await log.head().catch(() => null)
     const info = this.state.logs.get(key)
     if (info && head && !info.head) info.head = head
-    await this.sync(id)
+    if (!opts.localFirst) return this.sync(id)
+    f.syncing = f.syncing.then(() => this.pull(key, log))
+    await f.syncing
+    this.sync(id).catch(() => {})
   }
 
   /** Waits for the followed log to catch up with connected peers and applies what is new. */

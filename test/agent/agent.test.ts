@@ -367,3 +367,32 @@ test('deployments recorded at once are all kept: writes of the list never overla
     'the file holds every change, in the end'
   )
 })
+
+test('an agent that restarts holds what it held, at once: claims, balance and guests', async (t) => {
+  const { net, alice, bob, a } = await bartered(t)
+  const carol = await net.agent('carol', { market: null })
+  const onBob = (
+    (await a('claims')) as Array<{ id: string; issuer: string; resource: string }>
+  ).filter((h) => h.issuer === bob.key)
+  const parts: Record<string, string> = { cpu: 'cpu=1my', disk: 'disk=1MB', net: 'net=1MB' }
+  for (const h of onBob)
+    await a('transfer', { claim: h.id, to: carol.key, amount: parts[h.resource] as string })
+  await until(() => carol.ledger.holdings().length === 3, 'Carol to see her three claims')
+  const c = client(carol)
+  const before = {
+    claims: await c('claims'),
+    balance: await c('balance'),
+    guests: await c('guests')
+  }
+  const dir = carol.dir
+  await carol.close()
+  // The same participant directory, a new agent: nothing is waited for after `ready`.
+  const again = await net.agent('carol-again', { dir, market: null })
+  const c2 = client(again)
+  t.same(
+    { claims: await c2('claims'), balance: await c2('balance'), guests: await c2('guests') },
+    before,
+    'the same claims, balance and guests as before the restart'
+  )
+  t.ok(alice && bob)
+})
