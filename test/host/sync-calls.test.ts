@@ -114,7 +114,10 @@ t.test('guests on the main thread', async (t) => {
     // 100 MI at 1000 MIPS is 0.1 s of CPU: under the 0.4 s cap, so the timeout is its credit.
     const ev = await evictedBy(t, guestCode('loop-handler'), { cpu: 100n, net: 1000n })
     t.equal(ev.reason, 'cpu-exhausted')
-    t.ok(ev.measuredCpu <= 100n + 5n, `stopped near its credit: ${ev.measuredCpu} MI of 100`)
+    // Stopped at its credit plus half a 10 ms slice of wall time: its thread cannot have used
+    // more, but this VM's thread clock can run fast while the other vCPU is busy (docs/HOST.md,
+    // "Benchmark"), so the bound checked is two slices.
+    t.ok(ev.measuredCpu <= 100n + 20n, `stopped near its credit: ${ev.measuredCpu} MI of 100`)
     t.equal(
       ev.used.cpu,
       ev.measuredCpu < 100n ? ev.measuredCpu : 100n,
