@@ -128,16 +128,23 @@ export function formatAmount(resource: Resource, value: bigint): string {
   for (const [name, size] of UNITS[resource]) {
     if (size === 1n) break
     if (value < size && resource !== 'cpu') continue
-    const whole = value / size
-    const rest = value % size
-    if (rest === 0n) return `${whole}${name}`
-    for (let digits = 1; digits <= 6; digits++) {
-      const scaled = rest * 10n ** BigInt(digits)
-      if (scaled % size === 0n)
-        return `${whole}.${(scaled / size).toString().padStart(digits, '0')}${name}`
-    }
+    const shown = exactIn(value, name, size)
+    if (shown !== null) return shown
   }
   return `${value}${resource === 'cpu' ? 'MI' : 'B'}`
+}
+
+/** `value` in the unit `name` of `size` base units exactly, with at most six decimals, or null. */
+export function exactIn(value: bigint, name: string, size: bigint): string | null {
+  const whole = value / size
+  const rest = value % size
+  if (rest === 0n) return `${whole}${name}`
+  for (let digits = 1; digits <= 6; digits++) {
+    const scaled = rest * 10n ** BigInt(digits)
+    if (scaled % size === 0n)
+      return `${whole}.${(scaled / size).toString().padStart(digits, '0')}${name}`
+  }
+  return null
 }
 
 /** `cpu=10my,disk=10MB,net=100MB`; resources with no amount are left out, `none` if all are. */

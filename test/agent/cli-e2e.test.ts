@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
+import { quid } from './procs.js'
 import { tmp } from '../helpers.js'
 import { parseAmount } from '../../src/ledger/amounts.js'
 
@@ -19,23 +20,6 @@ const here = dirname(fileURLToPath(import.meta.url))
 const BIN = join(here, '..', '..', 'bin', 'quid.js')
 const ECHO = readFileSync(join(here, '..', 'host', 'guests', 'echo.js'))
 const R = 'cpu=10my,disk=10MB,net=100MB'
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function quid(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))
-  })
-}
 
 /** Runs a command with --json and returns its parsed output, failing the test on a non-zero exit. */
 async function json<T = Record<string, unknown>>(t: Test, args: string[]): Promise<T> {

@@ -8,7 +8,7 @@
  */
 import t from 'tap'
 import { participant } from '../helpers.js'
-import { startHost, deployGuest, guestCode } from './helpers.js'
+import { startHost, deployGuest, guestCode, until } from './helpers.js'
 import { ISOLATIONS } from '../../src/host/place.js'
 import { EVENT_PRICES, PACKET_OVERHEAD_BYTES } from '../../src/host/prices.js'
 import { HOST_DEFAULTS } from '../../src/host/constants.js'
@@ -16,11 +16,6 @@ import type { EvictEvent, Host, Packet } from '../../src/host/host.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b)
-const until = async (pred: () => boolean, ms = 20_000): Promise<boolean> => {
-  const end = Date.now() + ms
-  while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
-  return pred()
-}
 
 /** A router as the agent's: local guests get their packets, anything else an `unreachable`. */
 function router(host: () => Host, packets: Packet[]): { send(p: Packet): void } {

@@ -126,3 +126,10 @@ export function recorder(host: Host): {
     }
   }
 }
+
+/** Resolves true once `pred` holds (checked every 10 ms), or false after `ms`. */
+export async function until(pred: () => boolean, ms = 20_000): Promise<boolean> {
+  const end = Date.now() + ms
+  while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
+  return pred()
+}

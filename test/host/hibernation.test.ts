@@ -5,17 +5,12 @@
  */
 import t from 'tap'
 import { participant } from '../helpers.js'
-import { startHost, deployGuest, guestCode, recorder } from './helpers.js'
+import { startHost, deployGuest, guestCode, recorder, until } from './helpers.js'
 import { ISOLATIONS } from '../../src/host/place.js'
 import type { Packet } from '../../src/host/host.js'
 
 const AFTER_MS = 150
 const text = (b: Uint8Array): string => new TextDecoder().decode(b)
-const until = async (pred: () => boolean, ms = 10_000): Promise<boolean> => {
-  const end = Date.now() + ms
-  while (!pred() && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
-  return pred()
-}
 
 for (const isolation of ISOLATIONS)
   t.test(`hibernation, isolation ${isolation}`, async (t) => {

@@ -4,6 +4,7 @@
  * in the amount syntax (docs/FORMAT.md), each in its own best unit.
  */
 import {
+  exactIn,
   formatAmount,
   isResource,
   parseAmount,
@@ -19,19 +20,6 @@ export const vec = (v: Record<string, string>): string =>
 
 /** An id shortened for a table; every command accepts a unique prefix (git style). */
 export const short = (id: string): string => id.slice(0, 12)
-
-/** `value` in `unit` exactly, with at most six decimals, or null when it does not come out so. */
-function exactIn(value: bigint, name: string, size: bigint): string | null {
-  const whole = value / size
-  const rest = value % size
-  if (rest === 0n) return `${whole}${name}`
-  for (let digits = 1; digits <= 6; digits++) {
-    const scaled = rest * 10n ** BigInt(digits)
-    if (scaled % size === 0n)
-      return `${whole}.${(scaled / size).toString().padStart(digits, '0')}${name}`
-  }
-  return null
-}
 
 /**
  * Several amounts of one resource in the largest unit that shows each of them exactly (the base
