@@ -20,7 +20,7 @@ import { rootsFromLeaves, treeHash } from './tree.js'
 import { buildReport, type AuditReport, type GuestSummary, type LogSummary } from './report.js'
 import type { LogCopy } from './copies.js'
 import type { AuditViolation } from './violation.js'
-import type { UsagePoint } from './verify-batch.js'
+import type { ResourceVector } from '../ledger/records.js'
 
 export interface AuditProgress {
   phase: 'verify' | 'replay' | 'report'
@@ -46,8 +46,6 @@ interface Checked {
   copy: LogCopy
   hashes: Uint8Array
   ok: Uint8Array
-  /** Usage points found in the copy's entries (index = position in the copy). */
-  usage: UsagePoint[]
   proven: Proven
   /** Entries whose signatures an earlier audit verified. */
   cached: number
@@ -73,10 +71,20 @@ export async function audit(
   const pool = opts.pool ?? new VerifyPool(opts.workers ?? availableParallelism())
   const ordered = [...copies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const violations: AuditViolation[] = [...problems]
-  const replay = new Replay({ now, unsettled: true })
-  const replayed = new Set<string>()
+  // The usage history: only records that took effect (a refused one is a violation instead).
   const timeline = new Map<string, GuestSummary['usage']>()
-  const timelineDone = new Map<string, number>()
+  const onUsage = (guest: string, time: number, used: ResourceVector): void => {
+    let list = timeline.get(guest)
+    if (!list) timeline.set(guest, (list = []))
+    list.push({
+      time,
+      cpu: used.cpu.toString(),
+      disk: used.disk.toString(),
+      net: used.net.toString()
+    })
+  }
+  const replay = new Replay({ now, unsettled: true, onUsage })
+  const replayed = new Set<string>()
   let checked: Checked[]
   try {
     checked = dispatch(ordered, cache, pool, opts.batch ?? 2048, progress)
@@ -87,22 +95,19 @@ export async function audit(
       // Each distinct version of a log is replayed once, and only as far as it is bound to its head.
       const n = c.proven.authentic
       const key = `${c.copy.id}:${n}:${c.proven.head?.treeHash}`
+      if (n === 0 && c.copy.entries.length > 0) {
+        // Damaged from its first root on: nothing to replay, but its absences prove nothing either.
+        replay.add({ id: c.copy.id, entries: [], complete: false })
+      }
       if (n === 0 || replayed.has(key)) continue
       replayed.add(key)
       replay.add({
         id: c.copy.id,
         entries: c.copy.entries.slice(0, n),
-        verified: c.ok.subarray(0, n)
+        verified: c.ok.subarray(0, n),
+        // A copy cut short of its signed length by damage: its lost part is not held against anyone.
+        complete: n === c.copy.entries.length
       })
-      // A second version of a log repeats the first up to where they part: count those points once.
-      const from = timelineDone.get(c.copy.id) ?? 0
-      timelineDone.set(c.copy.id, Math.max(from, n))
-      for (const u of c.usage) {
-        if (u.index < from || u.index >= n) continue
-        let list = timeline.get(u.guest)
-        if (!list) timeline.set(u.guest, (list = []))
-        list.push({ time: u.time, cpu: u.cpu, disk: u.disk, net: u.net })
-      }
     }
   } finally {
     if (!opts.pool) await pool.close()
@@ -150,7 +155,6 @@ function dispatch(
       copy,
       hashes: new Uint8Array(32 * n),
       ok: new Uint8Array(n),
-      usage: [],
       proven: null as unknown as Proven,
       cached: 0,
       done: Promise.resolve(),
@@ -180,10 +184,6 @@ function dispatch(
           .then((r) => {
             c.hashes.set(r.hashes, 32 * from)
             if (verify) c.ok.set(r.ok, from)
-            for (const u of r.usage) {
-              u.index += from
-              c.usage.push(u)
-            }
             done += end - from
             progress({ phase: 'verify', done, total })
           })
@@ -194,7 +194,6 @@ function dispatch(
     c.done = Promise.all(jobs).then(async () => {
       await Promise.all(sameAs.map((d) => d.of.c.done))
       for (const d of sameAs) c.ok[d.i] = d.of.c.ok[d.of.i] as number
-      c.usage.sort((a, b) => a.index - b.index)
       c.proven = prove(c.copy, c.hashes)
     })
     // Awaited in order by audit(); a failure of a later copy must not go unhandled meanwhile.

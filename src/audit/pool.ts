@@ -4,7 +4,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
-import { verifyBatch, type UsagePoint, type VerifyJob, type VerifyResult } from './verify-batch.js'
+import { verifyBatch, type VerifyJob, type VerifyResult } from './verify-batch.js'
 
 /** How a worker module is started: the compiled .js directly, the sources through tsx. */
 function spawn(): Worker {
@@ -28,7 +28,6 @@ interface Queued {
 export interface Verified {
   hashes: Uint8Array
   ok: Uint8Array
-  usage: UsagePoint[]
 }
 
 /** The entries back to back in one buffer, moved (not copied) to the worker. */
@@ -51,7 +50,7 @@ function pack(
 }
 
 function unpack(r: VerifyResult): Verified {
-  return { hashes: new Uint8Array(r.hashes), ok: new Uint8Array(r.ok), usage: r.usage }
+  return { hashes: new Uint8Array(r.hashes), ok: new Uint8Array(r.ok) }
 }
 
 export class VerifyPool {

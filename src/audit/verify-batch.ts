@@ -1,12 +1,10 @@
 /**
  * The work of one verification job: for each entry, its Hypercore leaf hash and whether every
  * signature it carries verifies (docs/FORMAT.md section 8, the same checkSignatures as replay).
- * An entry that does not decode is marked 0: replay decodes it again and reports why. Usage and
- * evict entries, decoded here anyway, also yield the points of the report's usage timeline.
+ * An entry that does not decode is marked 0: replay decodes it again and reports why.
  */
 import { decodeEntry } from '../ledger/codecs.js'
 import { checkSignatures } from '../ledger/sign.js'
-import { toHex } from '../core/bytes.js'
 import { leafHash } from './tree.js'
 import type { SignedRecord } from '../ledger/records.js'
 
@@ -21,59 +19,30 @@ export interface VerifyJob {
   skip?: Uint8Array
 }
 
-/** A guest's cumulative usage as a host reported it (a usage or evict entry). */
-export interface UsagePoint {
-  /** Position of the entry in the job. */
-  index: number
-  guest: string
-  time: number
-  cpu: string
-  disk: string
-  net: string
-}
-
 export interface VerifyResult {
   id: number
   /** 32 bytes per entry: its Hypercore leaf hash. */
   hashes: ArrayBuffer
   /** 1 byte per entry: 1 when every signature verifies. */
   ok: ArrayBuffer
-  usage: UsagePoint[]
 }
-
-const USAGE_TAG = 6
-const EVICT_TAG = 7
 
 export function verifyBatch(job: VerifyJob): VerifyResult {
   const n = job.offsets.length - 1
   const hashes = new Uint8Array(32 * n)
   const ok = new Uint8Array(n)
-  const usage: UsagePoint[] = []
   const data = new Uint8Array(job.data)
   for (let i = 0; i < n; i++) {
     const entry = data.subarray(job.offsets[i] as number, job.offsets[i + 1] as number)
     hashes.set(leafHash(entry), 32 * i)
-    const check = job.verify && job.skip?.[i] !== 1
-    const metered = entry[1] === USAGE_TAG || entry[1] === EVICT_TAG
-    if (!check && !metered) continue
+    if (!job.verify || job.skip?.[i] === 1) continue
     let signed: SignedRecord
     try {
       signed = decodeEntry(entry)
     } catch {
       continue
     }
-    if (check) ok[i] = checkSignatures(signed) === null ? 1 : 0
-    const r = signed.record
-    if (r.type === 'usage' || r.type === 'evict') {
-      usage.push({
-        index: i,
-        guest: toHex(r.guest),
-        time: r.time,
-        cpu: r.used.cpu.toString(),
-        disk: r.used.disk.toString(),
-        net: r.used.net.toString()
-      })
-    }
+    ok[i] = checkSignatures(signed) === null ? 1 : 0
   }
-  return { id: job.id, hashes: hashes.buffer, ok: ok.buffer, usage }
+  return { id: job.id, hashes: hashes.buffer, ok: ok.buffer }
 }

@@ -4,7 +4,7 @@
  * Pure: no storage, no network, no clock but the one passed in. The ledger builds its state with
  * the same LedgerState, and the auditor calls this, so there is one implementation of the rules.
  */
-import { LedgerState } from './state.js'
+import { LedgerState, type StateOptions } from './state.js'
 import { toHex } from '../core/bytes.js'
 import type { Violation } from './violations.js'
 
@@ -18,6 +18,13 @@ export interface LogEntries {
    * auditor does so on all cores): replay then skips them. Entries marked 0 are verified here.
    */
   verified?: Uint8Array
+  /**
+   * False when these entries are only the start of the log as its owner signed it (the auditor's
+   * copy was damaged past them). Absences are then not judged against this log: an agreement
+   * missing from it is not `unsettled`, and a claim missing everywhere is not `unknown-claim`,
+   * since the record may be in the part that is lost. Default true.
+   */
+  complete?: boolean
 }
 
 export interface ReplayOptions {
@@ -25,6 +32,8 @@ export interface ReplayOptions {
   now: number
   /** Also report agreements accepted in one party's log only, when both logs were given. */
   unsettled?: boolean
+  /** Each usage or evict record that takes effect, in log order (LedgerState's `onUsage`). */
+  onUsage?: StateOptions['onUsage']
 }
 
 export interface ReplayResult {
@@ -49,12 +58,17 @@ export function replay(logs: LogEntries[], opts: ReplayOptions): ReplayResult {
  * replay() does, gives the same result as replay(); any order gives the same state.
  */
 export class Replay {
-  readonly state = new LedgerState()
+  readonly state: LedgerState
   private readonly given = new Set<string>()
+  /** Logs of which some version was given whole. */
+  private readonly whole = new Set<string>()
+  /** Logs given only in part (no version given whole). */
+  private readonly partial = new Set<string>()
   private readonly plain: { now: number }
   private readonly trusted: { now: number; trusted: boolean }
 
   constructor(private readonly opts: ReplayOptions) {
+    this.state = new LedgerState({ onUsage: opts.onUsage })
     this.plain = { now: opts.now }
     this.trusted = { now: opts.now, trusted: true }
   }
@@ -63,6 +77,9 @@ export class Replay {
   add(log: LogEntries): void {
     const key = logId(log.id)
     const { entries, verified } = log
+    if (log.complete !== false) this.whole.add(key)
+    if (this.whole.has(key)) this.partial.delete(key)
+    else this.partial.add(key)
     this.given.add(key)
     const state = this.state
     // Entries already applied at a position are compared, not reapplied: a second, different
@@ -75,8 +92,9 @@ export class Replay {
 
   /** The violations of everything added so far. */
   finish(): ReplayResult {
-    const violations = this.state.violations()
-    if (this.opts.unsettled) violations.push(...this.state.unsettledAgreements(this.given))
+    const violations = this.state.violations(this.partial)
+    if (this.opts.unsettled)
+      violations.push(...this.state.unsettledAgreements(this.given, this.partial))
     return { state: this.state, violations, ok: violations.length === 0 }
   }
 }

@@ -132,7 +132,18 @@ function emptyLog(key: string): LogInfo {
 
 const zero = (): ResourceVector => ({ cpu: 0n, disk: 0n, net: 0n })
 
+export interface StateOptions {
+  /**
+   * Called for each usage or evict record that takes effect (a guest's cumulative usage as its
+   * host reported it), in log order: the auditor's usage history. Records refused by a rule never
+   * reach it.
+   */
+  onUsage?: (guest: string, time: number, used: ResourceVector) => void
+}
+
 export class LedgerState {
+  constructor(private readonly opts: StateOptions = {}) {}
+
   readonly logs = new Map<string, LogInfo>()
   readonly claims = new Map<string, ClaimInfo>()
   readonly agreements = new Map<string, AgreementInfo>()
@@ -798,6 +809,7 @@ export class LedgerState {
         )
     }
     this.allocate(g, r.used)
+    this.opts.onUsage?.(g.id, r.time, r.used)
     if (r.type === 'evict') {
       g.ended = { reason: r.reason, time: r.time, position: here }
       for (const s of g.spends) {
@@ -1018,8 +1030,12 @@ export class LedgerState {
     }
   }
 
-  /** Every violation: those found entry by entry, then those only the whole set shows. */
-  violations(): Violation[] {
+  /**
+   * Every violation: those found entry by entry, then those only the whole set shows. `cut` names
+   * logs known only in part (the auditor's copy was damaged past some entry): a judgement that
+   * rests on a record being absent cannot be made while the record may sit in the missing part.
+   */
+  violations(cut: ReadonlySet<string> = NONE): Violation[] {
     const out = [...this.entryViolations]
     for (const parent of this.claims.values()) {
       for (const cid of parent.children) {
@@ -1051,7 +1067,7 @@ export class LedgerState {
       if (g.void) continue
       for (const s of g.spends) {
         const problem = this.spendProblem(g, s)
-        if (!problem) continue
+        if (!problem || this.mayBeIn(cut, problem)) continue
         out.push({
           code: problem.code,
           message: `host admitted a guest against a claim that is not good: ${problem.message}`,
@@ -1070,13 +1086,14 @@ export class LedgerState {
    * (without the other party's log nothing can be said). Not a rule the ledger enforces: the other
    * party may simply not have appended it yet; the auditor reports it (docs/AUDIT.md).
    */
-  unsettledAgreements(given: ReadonlySet<string>): Violation[] {
+  unsettledAgreements(given: ReadonlySet<string>, cut: ReadonlySet<string> = NONE): Violation[] {
     const out: Violation[] = []
     for (const ag of this.agreements.values()) {
       if (!given.has(ag.a) || !given.has(ag.b)) continue
       const logs = new Set(ag.positions.map((p) => p.log))
       if (logs.size !== 1) continue
       const missing = logs.has(ag.a) ? ag.b : ag.a
+      if (cut.has(missing)) continue
       out.push({
         code: ErrorCodes.UNSETTLED,
         message: `agreement ${ag.id.slice(0, 12)} is in ${[...logs][0]?.slice(0, 8)}'s log but not in ${missing.slice(0, 8)}'s`,
@@ -1088,13 +1105,30 @@ export class LedgerState {
     return out
   }
 
+  /**
+   * Whether a spend's problem is an absence the cut part of a log may explain: an unknown claim
+   * (claim ids do not say in which log they begin, so any cut log may hold it), a root leg missing
+   * from its issuer's cut log, or an agreement missing from a cut party's log.
+   */
+  private mayBeIn(cut: ReadonlySet<string>, problem: SpendProblem): boolean {
+    if (cut.size === 0) return false
+    if (problem.absent) return true
+    if (problem.code !== ErrorCodes.NOT_SETTLED || !problem.at) return false
+    const c = this.claims.get(problem.at)
+    if (!c) return true
+    if (cut.has(c.issuer)) return true
+    const ag = c.origin === 'agreement' ? this.agreements.get(c.record) : undefined
+    return ag !== undefined && (cut.has(ag.a) || cut.has(ag.b))
+  }
+
   /** Whether a guest's paying claim holds up over all logs seen (the part its host's log cannot show). */
-  private spendProblem(g: GuestInfo, s: Spend): { code: ErrorCode; message: string } | null {
+  private spendProblem(g: GuestInfo, s: Spend): SpendProblem | null {
     const c = this.claims.get(s.claim)
     if (!c)
       return {
         code: ErrorCodes.UNKNOWN_CLAIM,
-        message: `claim ${s.claim.slice(0, 12)} is in no log seen`
+        message: `claim ${s.claim.slice(0, 12)} is in no log seen`,
+        absent: true
       }
     if (c.root !== s.root)
       return {
@@ -1104,9 +1138,20 @@ export class LedgerState {
     if (c.holder !== g.owner)
       return { code: ErrorCodes.NOT_HOLDER, message: 'the guest owner does not hold the claim' }
     const st = this.claimStatus(s.claim)
-    return st.ok ? null : { code: st.code as ErrorCode, message: st.message }
+    return st.ok ? null : { code: st.code as ErrorCode, message: st.message, at: st.at }
   }
 }
+
+/** Why a guest's spend does not hold up; `at` is the claim on its path that failed. */
+interface SpendProblem {
+  code: ErrorCode
+  message: string
+  at?: string | null
+  /** The claim is in no log seen (rather than seen and bad). */
+  absent?: true
+}
+
+const NONE: ReadonlySet<string> = new Set()
 
 /** Whether `key` is the public key whose lowercase hex is `log` (as `toHex(key) === log`). */
 function isKeyOf(key: Uint8Array, log: string): boolean {
