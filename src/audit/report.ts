@@ -93,7 +93,9 @@ export function buildReport(
   stats: AuditStats,
   now: number
 ): AuditReport {
-  const ids = new Set<string>(logs.map((l) => l.id))
+  // A participant is one whose signed head verified, or whom a replayed record names: the id in a
+  // copy without a verified head (an empty export's, a forged one) is signed by nobody.
+  const ids = new Set<string>(logs.filter((l) => l.head !== null).map((l) => l.id))
   for (const c of state.allClaims()) {
     ids.add(c.issuer)
     ids.add(c.holder)

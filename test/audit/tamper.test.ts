@@ -57,3 +57,37 @@ test('flipping any byte of an export file fails the audit, naming the place', as
   }
   t.equal(named, good.byteLength, `all ${good.byteLength} single-byte flips are caught and placed`)
 })
+
+test('an empty export proves nothing: its unsigned header changes no result', async (t) => {
+  const [A, B, C] = await Promise.all([writer(t, 'A'), writer(t, 'B'), writer(t, 'C')])
+  await A.put(capacity(A), issue(A, B, { cpu: 10n }))
+  const empty = await C.exported()
+  const { layout } = decodeExport(empty)
+  t.equal(layout.entries.length, 0)
+  const a = fromExport(await A.exported(), 'a.qlog')
+  if ('code' in a) return t.fail('A decodes')
+  const c = fromExport(empty, 'c.qlog')
+  if ('code' in c) return t.fail('the empty export decodes')
+  const base = await audit([a, c], [], { now: NOW, workers: 0 })
+  // Everything a report says but its list of inputs (`logs`) and its timing.
+  const result = (r: typeof base): unknown => ({ ...r, logs: undefined, stats: undefined })
+  let unnoticed = 0
+  for (let at = 0; at < empty.byteLength; at++) {
+    const bad = new Uint8Array(empty)
+    bad[at] = (bad[at] as number) ^ 0xff
+    const copy = fromExport(bad, 'c.qlog')
+    if ('code' in copy) continue // the structure breaks: export-invalid, as for any file
+    unnoticed++
+    const r = await audit([a, copy], [], { now: NOW, workers: 0 })
+    t.same(result(r), result(base), `byte ${at}: the result is A's alone`)
+    const listed = r.logs.find((l) => l.sources.includes('c.qlog'))
+    t.same(
+      [listed?.length, listed?.authentic, listed?.head],
+      [0, 0, null],
+      `byte ${at}: listed as empty`
+    )
+  }
+  // The id (32 bytes) and the fork's low six bytes are what no signature covers; a flip in the
+  // fork's top two bytes takes it past 2^53 - 1, and every other byte is structure.
+  t.equal(unnoticed, 38, 'only the id and fork bytes decode after a flip')
+})
