@@ -92,6 +92,10 @@ test('formatting is exact and round-trips', async (t) => {
   t.equal(formatAmount('disk', 1500n), '1.5kB')
   t.equal(formatAmount('net', 999n), '999B')
   t.equal(formatAmount('net', 1_234_567_891n), '1234.567891MB', 'at most six decimals')
+  // FORMAT.md's examples of the printing rule.
+  t.equal(formatAmount('disk', 999_999n), '999.999kB', 'the largest unit not above the value')
+  t.equal(formatAmount('disk', 1_234_567n), '1.234567MB')
+  t.equal(formatAmount('cpu', 31_557n), '31557MI', 'not exact in my with six decimals')
   t.equal(
     formatAmounts({ cpu: 10n * MY, disk: 10_000_000n, net: 100_000_000n }),
     'cpu=10my,disk=10MB,net=100MB'
