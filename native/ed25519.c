@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 typedef unsigned __int128 u128;
 typedef uint64_t fe[5];
@@ -27,6 +28,8 @@ typedef uint64_t fe[5];
 #define MASK51 0x7ffffffffffffULL
 
 static const fe FE_D2 = {0x69b9426b2f159ULL, 0x35050762add7aULL, 0x3cf44c0038052ULL, 0x6738cc7407977ULL, 0x2406d9dc56dffULL};
+static const fe FE_D = {0x34dca135978a3ULL, 0x1a8283b156ebdULL, 0x5e7a26001c029ULL, 0x739c663a03cbbULL, 0x52036cee2b6ffULL};
+static const fe FE_SQRTM1 = {0x61b274a0ea0b0ULL, 0xd5a5fc8f189dULL, 0x7ef5e9cbd0c60ULL, 0x78595a6804c9eULL, 0x2b8324804fc1dULL};
 static const fe FE_BX = {0x62d608f25d51aULL, 0x412a4b4f6592aULL, 0x75b7171a4b31dULL, 0x1ff60527118feULL, 0x216936d3cd6e5ULL};
 static const fe FE_BY = {0x6666666666658ULL, 0x4ccccccccccccULL, 0x1999999999999ULL, 0x3333333333333ULL, 0x6666666666666ULL};
 
@@ -126,6 +129,33 @@ static void fe_invert(fe out, const fe z) {
   fe_mul(t, t, z2_50_0);
   fe_sqn(t, t, 5);
   fe_mul(out, t, z11);
+}
+
+/* z^((p-5)/8), for square roots (ref10's fe_pow22523). */
+static void fe_pow22523(fe out, const fe z) {
+  fe z2, z9, z11, z2_5_0, z2_10_0, z2_20_0, z2_50_0, z2_100_0, t;
+  fe_sq(z2, z);
+  fe_sqn(t, z2, 2);
+  fe_mul(z9, t, z);
+  fe_mul(z11, z9, z2);
+  fe_sq(t, z11);
+  fe_mul(z2_5_0, t, z9);
+  fe_sqn(t, z2_5_0, 5);
+  fe_mul(z2_10_0, t, z2_5_0);
+  fe_sqn(t, z2_10_0, 10);
+  fe_mul(z2_20_0, t, z2_10_0);
+  fe_sqn(t, z2_20_0, 20);
+  fe_mul(t, t, z2_20_0);
+  fe_sqn(t, t, 10);
+  fe_mul(z2_50_0, t, z2_10_0);
+  fe_sqn(t, z2_50_0, 50);
+  fe_mul(z2_100_0, t, z2_50_0);
+  fe_sqn(t, z2_100_0, 100);
+  fe_mul(t, t, z2_100_0);
+  fe_sqn(t, t, 50);
+  fe_mul(t, t, z2_50_0);
+  fe_sqn(t, t, 2);
+  fe_mul(out, t, z);
 }
 
 static inline uint64_t load64(const uint8_t *s) {
@@ -368,7 +398,7 @@ static inline void add_entry(ge_p3 *acc, const ge_cached *c, int negate) {
  * [s]B + [k]N, where ntable holds the multiples of N (the negated key): N's radix-16 digits in
  * two halves around four doublings (ref10's ge_scalarmult_base), B's radix-256 digits after them.
  */
-static void double_scalarmult(ge_p2 *out, const uint8_t s[32], const ge_cached *ntable, const uint8_t k[32]) {
+static void double_scalarmult_p3(ge_p3 *out, const uint8_t s[32], const ge_cached *ntable, const uint8_t k[32]) {
   signed char ek[64];
   int es[32];
   ge_p3 acc;
@@ -393,7 +423,241 @@ static void double_scalarmult(ge_p2 *out, const uint8_t s[32], const ge_cached *
     if (e > 0) add_entry(&acc, &base_table[i * BASE_COLS + e - 1], 0);
     else if (e < 0) add_entry(&acc, &base_table[i * BASE_COLS - e - 1], 1);
   }
+  *out = acc;
+}
+
+static void double_scalarmult(ge_p2 *out, const uint8_t s[32], const ge_cached *ntable, const uint8_t k[32]) {
+  ge_p3 acc;
+  double_scalarmult_p3(&acc, s, ntable, k);
   p3_to_p2(out, &acc);
+}
+
+/* ---- Batch verification ---- */
+
+static int fe_iszero(const fe f) {
+  uint8_t b[32], any = 0;
+  fe_tobytes(b, f);
+  for (int i = 0; i < 32; i++) any |= b[i];
+  return any == 0;
+}
+
+static int fe_isnegative(const fe f) {
+  uint8_t b[32];
+  fe_tobytes(b, f);
+  return b[0] & 1;
+}
+
+/* Whether the low 255 bits of s are below p = 2^255 - 19 (a canonical y). */
+static int y_canonical(const uint8_t s[32]) {
+  if ((s[31] & 0x7f) != 0x7f) return 1;
+  for (int i = 30; i > 0; i--)
+    if (s[i] != 0xff) return 1;
+  return s[0] < 0xed;
+}
+
+/*
+ * -P for the canonical encoding s of a point P (ref10's ge_frombytes_negate_vartime, with the
+ * strict rule's canonical checks): 0 when y >= p, when no x fits, or when x = 0 with the sign bit
+ * set. The caller then leaves the signature to the single path, which decides it.
+ */
+static int ge_frombytes_neg(ge_p3 *h, const uint8_t s[32]) {
+  static const fe one = {1, 0, 0, 0, 0};
+  fe u, v, v3, vxx, check;
+  if (!y_canonical(s)) return 0;
+  fe_frombytes(h->Y, s);
+  memcpy(h->Z, one, sizeof(fe));
+  fe_sq(u, h->Y);
+  fe_mul(v, u, FE_D);
+  fe_sub(u, u, one); /* y^2 - 1 */
+  fe_add(v, v, one); /* d y^2 + 1 */
+  fe_sq(v3, v);
+  fe_mul(v3, v3, v); /* v^3 */
+  fe_sq(h->X, v3);
+  fe_mul(h->X, h->X, v);
+  fe_mul(h->X, h->X, u); /* u v^7 */
+  fe_pow22523(h->X, h->X);
+  fe_mul(h->X, h->X, v3);
+  fe_mul(h->X, h->X, u); /* u v^3 (u v^7)^((p-5)/8) */
+  fe_sq(vxx, h->X);
+  fe_mul(vxx, vxx, v);
+  fe_sub(check, vxx, u);
+  if (!fe_iszero(check)) {
+    fe_add(check, vxx, u);
+    if (!fe_iszero(check)) return 0;
+    fe_mul(h->X, h->X, FE_SQRTM1);
+  }
+  const int sign = s[31] >> 7;
+  if (sign && fe_iszero(h->X)) return 0;
+  if (fe_isnegative(h->X) == sign) fe_neg(h->X, h->X);
+  fe_mul(h->T, h->X, h->Y);
+  return 1;
+}
+
+/* Scalars up to 512 bits as eight 64-bit limbs, little-endian. */
+typedef uint64_t wide[8];
+
+/* acc += z * a, z of 128 bits and a of 256 (both little-endian bytes). */
+static void wide_muladd(wide acc, const uint8_t z[16], const uint8_t a[32]) {
+  const uint64_t zl[2] = {load64(z), load64(z + 8)};
+  const uint64_t al[4] = {load64(a), load64(a + 8), load64(a + 16), load64(a + 24)};
+  for (int i = 0; i < 2; i++) {
+    u128 carry = 0;
+    for (int j = 0; j < 4; j++) {
+      u128 t = (u128)zl[i] * al[j] + acc[i + j] + carry;
+      acc[i + j] = (uint64_t)t;
+      carry = t >> 64;
+    }
+    for (int k = i + 4; k < 8 && carry; k++) {
+      u128 t = (u128)acc[k] + carry;
+      acc[k] = (uint64_t)t;
+      carry = t >> 64;
+    }
+  }
+}
+
+/* out = acc mod L, by shifting and subtracting (a few per batch: speed does not matter). */
+static void wide_reduce(uint8_t out[32], const wide acc) {
+  wide r, l;
+  memcpy(r, acc, sizeof r);
+  memset(l, 0, sizeof l);
+  for (int i = 0; i < 4; i++) l[i] = load64(ORDER + 8 * i);
+  /* L < 2^253, so L << 259 < 2^512: subtract L << k for k from 259 down to 0. */
+  for (int k = 259; k >= 0; k--) {
+    wide m;
+    const int limbs = k / 64, bits = k % 64;
+    memset(m, 0, sizeof m);
+    for (int i = 7; i >= limbs; i--) {
+      uint64_t v = l[i - limbs] << bits;
+      if (bits && i - limbs - 1 >= 0) v |= l[i - limbs - 1] >> (64 - bits);
+      m[i] = v;
+    }
+    int ge = 1;
+    for (int i = 7; i >= 0; i--) {
+      if (r[i] != m[i]) {
+        ge = r[i] > m[i];
+        break;
+      }
+    }
+    if (!ge) continue;
+    uint64_t borrow = 0;
+    for (int i = 0; i < 8; i++) {
+      u128 t = (u128)r[i] - m[i] - borrow;
+      r[i] = (uint64_t)t;
+      borrow = (uint64_t)(t >> 64) & 1;
+    }
+  }
+  for (int i = 0; i < 4; i++) store64(out + 8 * i, r[i]);
+}
+
+/* z = sum e[i] 16^i with e[i] in [-8, 8), e[32] in {0, 1}: z of 128 bits. */
+static void digits128(signed char e[33], const uint8_t z[16]) {
+  int carry = 0;
+  for (int i = 0; i < 16; i++) {
+    e[2 * i] = z[i] & 15;
+    e[2 * i + 1] = (z[i] >> 4) & 15;
+  }
+  for (int i = 0; i < 32; i++) {
+    e[i] += carry;
+    carry = (e[i] + 8) >> 4;
+    e[i] -= carry << 4;
+  }
+  e[32] = carry;
+}
+
+static void p3_add(ge_p3 *acc, const ge_p3 *q) {
+  ge_cached c;
+  ge_p1p1 t;
+  p3_to_cached(&c, q);
+  ge_add(&t, acc, &c);
+  p1p1_to_p3(acc, &t);
+}
+
+#define BATCH_MAX 1024
+
+/*
+ * Whether every one of n signatures satisfies the cofactored equation [8][S]B = [8]R + [8][k]A,
+ * with S < L and R canonical, checked together: with random 128-bit z_i,
+ *   [8]( [sum z_i S_i mod L]B + sum over keys [sum z_i k_i mod L](-A) + sum [z_i](-R_i) ) = 0.
+ * If any one equation fails, the sum is zero with probability at most 2^-128 over the z_i ([8]
+ * sends every point into the group of prime order L, where a nonzero term vanishes only for one
+ * z_i mod L). A false answer says only that some signature fails (or has S >= L, or R not
+ * canonical): the caller then decides each one on the single path.
+ */
+static int verify_batch(const ge_cached *const *tables, const uint32_t *key_of, size_t nkeys, size_t n,
+                        const uint8_t *sigs, const uint8_t *ks, const uint8_t *zs) {
+  int ok = 0;
+  wide sb;
+  wide *kacc = calloc(nkeys, sizeof(wide));
+  ge_cached *rt = malloc(n * COLS * sizeof(ge_cached));
+  signed char (*ez)[33] = malloc(n * sizeof *ez);
+  if (!kacc || !rt || !ez) goto done;
+  memset(sb, 0, sizeof sb);
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *sig = sigs + 64 * i, *k = ks + 32 * i, *z = zs + 16 * i;
+    if (key_of[i] >= nkeys || !below_order(sig + 32) || !below_order(k)) goto done;
+    ge_p3 r;
+    if (!ge_frombytes_neg(&r, sig)) goto done;
+    /* The multiples 1..8 of -R_i. */
+    ge_cached *row = rt + COLS * i;
+    ge_p3 cur = r;
+    ge_p1p1 t;
+    p3_to_cached(&row[0], &r);
+    for (int j = 1; j < COLS; j++) {
+      ge_add(&t, &cur, &row[0]);
+      p1p1_to_p3(&cur, &t);
+      p3_to_cached(&row[j], &cur);
+    }
+    digits128(ez[i], z);
+    wide_muladd(sb, z, sig + 32);
+    wide_muladd(kacc[key_of[i]], z, k);
+  }
+  /* sum [z_i](-R_i), all at once: 128 doublings shared by every point. */
+  ge_p3 acc;
+  ge_p1p1 t;
+  ge_p2 p2;
+  memset(&acc, 0, sizeof acc);
+  acc.Y[0] = 1;
+  acc.Z[0] = 1;
+  for (int j = 32; j >= 0; j--) {
+    if (j < 32) {
+      p3_to_p2(&p2, &acc);
+      for (int d = 0; d < 3; d++) {
+        ge_dbl(&t, &p2);
+        p1p1_to_p2(&p2, &t);
+      }
+      ge_dbl(&t, &p2);
+      p1p1_to_p3(&acc, &t);
+    }
+    for (size_t i = 0; i < n; i++) {
+      const int e = ez[i][j];
+      if (e > 0) add_entry(&acc, &rt[COLS * i + e - 1], 0);
+      else if (e < 0) add_entry(&acc, &rt[COLS * i - e - 1], 1);
+    }
+  }
+  static const uint8_t zero[32] = {0};
+  uint8_t sc[32];
+  ge_p3 part;
+  wide_reduce(sc, sb);
+  double_scalarmult_p3(&part, sc, NULL, zero);
+  p3_add(&acc, &part);
+  for (size_t k = 0; k < nkeys; k++) {
+    wide_reduce(sc, kacc[k]);
+    double_scalarmult_p3(&part, zero, tables[k], sc);
+    p3_add(&acc, &part);
+  }
+  p3_to_p2(&p2, &acc);
+  for (int d = 0; d < 3; d++) {
+    ge_dbl(&t, &p2);
+    p1p1_to_p2(&p2, &t);
+  }
+  fe yz;
+  fe_sub(yz, p2.Y, p2.Z);
+  ok = fe_iszero(p2.X) && fe_iszero(yz);
+done:
+  free(kacc);
+  free(rt);
+  free(ez);
+  return ok;
 }
 
 /* ---- Node-API ---- */
@@ -463,6 +727,44 @@ static napi_value js_verify(napi_env env, napi_callback_info info) {
   return boolean(env, memcmp(rcheck, sig, 32) == 0);
 }
 
+/*
+ * verifyBatch(tables: Uint8Array[], keyOf: Uint32Array(n), sigs: Uint8Array(64n),
+ *             ks: Uint8Array(32n), zs: Uint8Array(16n)): verify_batch above. tables[keyOf[i]] is
+ * the table of signature i's key; ks are reduced mod L; zs are random, from the caller.
+ */
+static napi_value js_verify_batch(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  size_t argc = 5;
+  const char *usage = "verifyBatch(tables, keyOf, sigs, ks, zs): an array of tables, a Uint32Array "
+                      "of n key indices, and Uint8Arrays of 64n, 32n and 16n bytes";
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool is_array = false;
+  if (argc != 5 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array) return fail(env, usage);
+  uint32_t nkeys = 0;
+  napi_get_array_length(env, argv[0], &nkeys);
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t n, off, len;
+  uint32_t *key_of;
+  if (napi_get_typedarray_info(env, argv[1], &type, &n, (void **)&key_of, &ab, &off) != napi_ok ||
+      type != napi_uint32_array || n == 0 || n > BATCH_MAX || nkeys == 0 || nkeys > n)
+    return fail(env, usage);
+  uint8_t *sigs, *ks, *zs;
+  if (!bytes_arg(env, argv[2], &sigs, &len) || len != 64 * n) return fail(env, usage);
+  if (!bytes_arg(env, argv[3], &ks, &len) || len != 32 * n) return fail(env, usage);
+  if (!bytes_arg(env, argv[4], &zs, &len) || len != 16 * n) return fail(env, usage);
+  const ge_cached *tables[BATCH_MAX];
+  for (uint32_t k = 0; k < nkeys; k++) {
+    napi_value el;
+    uint8_t *tb;
+    napi_get_element(env, argv[0], k, &el);
+    if (!bytes_arg(env, el, &tb, &len) || len != TABLE_BYTES || ((uintptr_t)tb & 7) != 0)
+      return fail(env, "verifyBatch: every table must be an 8-byte aligned Uint8Array of tableBytes");
+    tables[k] = (const ge_cached *)tb;
+  }
+  return boolean(env, verify_batch(tables, key_of, nkeys, n, sigs, ks, zs));
+}
+
 /* Test hook: encode([s]B) for a scalar below L, to check the table against libsodium. */
 static napi_value js_base(napi_env env, napi_callback_info info) {
   static const size_t lens[2] = {32, 32};
@@ -485,6 +787,10 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "table", fn);
   napi_create_function(env, "verify", NAPI_AUTO_LENGTH, js_verify, NULL, &fn);
   napi_set_named_property(env, exports, "verify", fn);
+  napi_create_function(env, "verifyBatch", NAPI_AUTO_LENGTH, js_verify_batch, NULL, &fn);
+  napi_set_named_property(env, exports, "verifyBatch", fn);
+  napi_create_uint32(env, (uint32_t)BATCH_MAX, &size);
+  napi_set_named_property(env, exports, "batchMax", size);
   napi_create_function(env, "base", NAPI_AUTO_LENGTH, js_base, NULL, &fn);
   napi_set_named_property(env, exports, "base", fn);
   napi_create_uint32(env, (uint32_t)TABLE_BYTES, &size);

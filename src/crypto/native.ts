@@ -13,6 +13,21 @@ export interface NativeEd25519 {
   table(out: Uint8Array, x: Uint8Array, y: Uint8Array): void
   /** Whether R == encode([S]B - [k]A) and S < L, for k = SHA-512(R · A · M) mod L. */
   verify(table: Uint8Array, sig: Uint8Array, k: Uint8Array): boolean
+  /**
+   * Whether every signature i satisfies the cofactored equation under the key whose table is
+   * tables[keyOf[i]], with S < L and R canonical, checked together with the random 128-bit
+   * multipliers zs (16 bytes each). `ks` are k = SHA-512(R · A · M) mod L, 32 bytes each. False
+   * says only that some signature is not accepted this way: decide each one singly then.
+   */
+  verifyBatch(
+    tables: Uint8Array[],
+    keyOf: Uint32Array,
+    sigs: Uint8Array,
+    ks: Uint8Array,
+    zs: Uint8Array
+  ): boolean
+  /** The most signatures verifyBatch takes at once. */
+  readonly batchMax: number
   /** encode([s]B) for s < L: a test hook that checks the base point's table. */
   base(out: Uint8Array, s: Uint8Array): void
 }

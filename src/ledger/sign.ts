@@ -6,7 +6,7 @@ import { encodeEntry, recordId, deployRequestId, decodeEntry } from './codecs.js
 import { signable } from '../crypto/hash.js'
 import { QuidError, ErrorCodes } from '../core/errors.js'
 import { equal, toHex } from '../core/bytes.js'
-import { signFast, verifySignature } from '../crypto/verify.js'
+import { signFast, verifySignature, type SignatureCheck } from '../crypto/verify.js'
 import { signers, type DeployRequest, type LedgerRecord, type SignedRecord } from './records.js'
 import type { KeyPair } from '../crypto/identity.js'
 
@@ -57,34 +57,54 @@ export function verifyDeployRequest(request: DeployRequest, signature: Uint8Arra
   return verifySignature(signature, signable('deploy', deployRequestId(request)), request.owner)
 }
 
-/** Returns the first bad signature as a BAD_SIGNATURE error naming the signer, or null. */
-export function checkSignatures(signed: SignedRecord): QuidError | null {
+/**
+ * Every signature an entry carries, as checks: each signer's over `namespace(type) · id`, in
+ * signer order, then for an admit the owner's over its deploy request. An entry is good when all
+ * of them verify; checkSignatures and the auditor's batches (src/audit/verify-batch.ts) both
+ * take them from here.
+ */
+export function signatureChecks(signed: SignedRecord): SignatureCheck[] {
   const keys = signers(signed.record)
   const msg = signable(signed.record.type, signed.id)
-  for (let i = 0; i < keys.length; i++) {
-    if (!verifySignature(signed.signatures[i] as Uint8Array, msg, keys[i] as Uint8Array)) {
-      return new QuidError(
-        ErrorCodes.BAD_SIGNATURE,
-        `signature ${i} of ${signed.record.type} does not verify`,
-        {
-          record: toHex(signed.id),
-          signer: toHex(keys[i] as Uint8Array)
-        }
-      )
-    }
+  const out: SignatureCheck[] = keys.map((pub, i) => ({
+    sig: signed.signatures[i] as Uint8Array,
+    msg,
+    pub
+  }))
+  if (signed.record.type === 'admit') {
+    const { request, ownerSignature } = signed.record
+    out.push({
+      sig: ownerSignature,
+      msg: signable('deploy', deployRequestId(request)),
+      pub: request.owner
+    })
   }
-  if (
-    signed.record.type === 'admit' &&
-    !verifyDeployRequest(signed.record.request, signed.record.ownerSignature)
-  ) {
+  return out
+}
+
+/** Returns the first bad signature as a BAD_SIGNATURE error naming the signer, or null. */
+export function checkSignatures(signed: SignedRecord): QuidError | null {
+  const checks = signatureChecks(signed)
+  const i = checks.findIndex((c) => !verifySignature(c.sig, c.msg, c.pub))
+  return i < 0 ? null : signatureError(signed, i)
+}
+
+/** The BAD_SIGNATURE error for check `i` of signatureChecks(signed). */
+export function signatureError(signed: SignedRecord, i: number): QuidError {
+  const keys = signers(signed.record)
+  if (i < keys.length) {
     return new QuidError(
       ErrorCodes.BAD_SIGNATURE,
-      `the owner's signature on the deploy request does not verify`,
-      {
-        record: toHex(signed.id),
-        signer: toHex(signed.record.request.owner)
-      }
+      `signature ${i} of ${signed.record.type} does not verify`,
+      { record: toHex(signed.id), signer: toHex(keys[i] as Uint8Array) }
     )
   }
-  return null
+  return new QuidError(
+    ErrorCodes.BAD_SIGNATURE,
+    `the owner's signature on the deploy request does not verify`,
+    {
+      record: toHex(signed.id),
+      signer: toHex((signed.record as Extract<LedgerRecord, { type: 'admit' }>).request.owner)
+    }
+  )
 }
