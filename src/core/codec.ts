@@ -31,7 +31,7 @@ export function need(state: State, n: number, field: string): void {
 }
 
 /** Bytes `start` to `end` of `buffer`, copied into an array of their own. */
-export function own(buffer: Uint8Array, start: number, end: number): Uint8Array {
+function own(buffer: Uint8Array, start: number, end: number): Uint8Array {
   return new Uint8Array(buffer.subarray(start, end))
 }
 
@@ -87,7 +87,7 @@ function u53At(b: Uint8Array, i: number): number {
 }
 
 /** Bytes of compact-encoding's shortest `uint` for `n`. */
-export function uintBytes(n: number): number {
+function uintBytes(n: number): number {
   return n <= 0xfc ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9
 }
 
