@@ -1,27 +1,46 @@
 /**
- * Messages of the `quid/deploy` channel (docs/PROTOCOL.md, "Deploy channel"): an owner's agent
- * asks a host's agent to run a guest, or to stop one early, and gets one answer per request.
+ * Messages of the `quid/deploy` channel (docs/PROTOCOL.md section 12; hex vectors in
+ * test/fixtures/deploy-vectors.json): an owner's agent asks a host's agent to run a guest, or to
+ * stop one early, and gets one answer per request.
  *
- *   deploy   = rid:uint · request:buffer (an encoded DeployRequest) · signature:64 · code:buffer
+ *   every message = version:u8 (2) · rid:uint · body
+ *   deploy   = request:buffer (an encoded DeployRequest) · signature:64 · code:buffer
  *              · follow:uint count (≤ 32) · 32 bytes each
- *   stop     = rid:uint · guest:32 · signature:64
- *   deployed = rid:uint · guest:32
- *   stopped  = rid:uint · cpu:uint · disk:uint · net:uint   (the guest's final usage)
- *   error    = rid:uint · code:string (≤ 32 chars) · message:string (≤ 200 bytes)
- *   path     = rid:uint · transfer:32 · count:uint (≤ 32) · 32 bytes each
+ *   stop     = guest:32 · signature:64
+ *   deployed = guest:32
+ *   stopped  = cpu:amount · disk:amount · net:amount   (the guest's final usage)
+ *   error    = code:string (≤ 32 bytes) · message:string (≤ 200 bytes)
+ *   path     = transfer:32 · count:uint (≤ 32) · 32 bytes each
  *              (no answer: after a transfer, the sender names whose logs prove the claim's path)
  *
- * `uint` is compact-encoding's variable-length unsigned integer, minimal form only. Decoding is
- * strict (truncated, trailing or oversize input is a protocol violation).
+ * `uint` is compact-encoding's variable-length unsigned integer, minimal form only; `buffer` and
+ * `string` are a `uint` length and that many bytes; `amount` is compact-encoding's `biguint` (a
+ * `uint` count of 64-bit words, 0 or 1 here, then the words). Version 1 had no version byte.
+ * Decoding is strict: truncated, trailing, oversize or non-canonical input is a protocol
+ * violation whose `why` is the `decode-*` code of the refusal.
  */
-import c from 'compact-encoding'
-import type { State } from 'compact-encoding'
 import { QuidError, ErrorCodes } from '../core/errors.js'
-import { equal } from '../core/bytes.js'
+import {
+  bytes,
+  decodeError,
+  decodeExactly,
+  encode,
+  encodeError,
+  fixed,
+  list,
+  need,
+  struct,
+  text,
+  uint,
+  versioned,
+  type Encoder
+} from '../core/codec.js'
 import { MAX_AMOUNT } from '../ledger/constants.js'
 import type { ResourceVector } from '../ledger/records.js'
 
 export const DEPLOY_PROTOCOL = 'quid/deploy'
+/** The first byte of every message; version 1 (before this byte existed) was not versioned. */
+export const DEPLOY_VERSION = 2
 /** The largest code bundle the channel carries; a host may accept less (HostOptions.maxCodeBytes). */
 export const MAX_DEPLOY_CODE = 4 * 1024 * 1024
 export const MAX_FOLLOW = 32
@@ -72,183 +91,120 @@ export interface DeployMessageOf {
   path: PathMsg
 }
 
-const violation = (type: string, why: string): QuidError =>
-  new QuidError(ErrorCodes.PROTOCOL, `bad ${type} message: ${why}`, { message: type, why })
-
-function bytesField(state: State, max: number, type: string, field: string): Uint8Array {
-  const len = c.uint.decode(state)
-  if (len > max) throw violation(type, `${field} of ${len} bytes is over ${max}`)
-  if (state.end - state.start < len) throw violation(type, 'truncated')
-  const out = (state.buffer as Uint8Array).slice(state.start, state.start + len)
-  state.start += len
-  return out
+/** A refusal of bytes a peer sent: a protocol violation, `why` naming the decode code. */
+function violation(type: string, err: QuidError): QuidError {
+  return new QuidError(ErrorCodes.PROTOCOL, `bad ${type} message: ${err.message}`, {
+    ...err.details,
+    message: type,
+    why: err.code
+  })
 }
 
-function fixed(state: State, n: number, type: string): Uint8Array {
-  if (state.end - state.start < n) throw violation(type, 'truncated')
-  const out = (state.buffer as Uint8Array).slice(state.start, state.start + n)
-  state.start += n
-  return out
-}
-
-function amount(state: State, type: string): bigint {
-  const n = c.biguint.decode(state)
-  if (n > MAX_AMOUNT) throw violation(type, 'amount out of range')
-  return n
-}
-
-function text(state: State, max: number, type: string): string {
-  const b = bytesField(state, max, type, 'text')
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(b)
-  } catch {
-    throw violation(type, 'text is not UTF-8')
-  }
-}
-
-function put(
-  parts: Array<
-    | [kind: 'uint', v: number]
-    | [kind: 'big', v: bigint]
-    | [kind: 'bytes', v: Uint8Array]
-    | [kind: 'fixed', v: Uint8Array]
-  >
-): Uint8Array {
-  const state = c.state()
-  for (const [k, v] of parts) {
-    if (k === 'uint') c.uint.preencode(state, v)
-    else if (k === 'big') c.biguint.preencode(state, v)
-    else if (k === 'bytes') c.uint8array.preencode(state, v)
-    else state.end += v.byteLength
-  }
-  state.buffer = new Uint8Array(state.end)
-  for (const [k, v] of parts) {
-    if (k === 'uint') c.uint.encode(state, v)
-    else if (k === 'big') c.biguint.encode(state, v)
-    else if (k === 'bytes') c.uint8array.encode(state, v)
-    else {
-      state.buffer.set(v, state.start)
-      state.start += v.byteLength
+/** An amount as compact-encoding's `biguint`, at most 2^64 - 1: no words for 0, else one. */
+function amount(field: string): Encoder<bigint> {
+  const words = uint(field)
+  return {
+    preencode(state, n) {
+      if (typeof n !== 'bigint' || n < 0n || n > MAX_AMOUNT)
+        throw encodeError(field, `${n} is not in 0..2^64-1`)
+      state.end += n === 0n ? 1 : 9
+    },
+    encode(state, n) {
+      words.encode(state, n === 0n ? 0 : 1)
+      if (n === 0n) return
+      const b = state.buffer as Uint8Array
+      new DataView(b.buffer, b.byteOffset, b.byteLength).setBigUint64(state.start, n, true)
+      state.start += 8
+    },
+    decode(state) {
+      const n = words.decode(state)
+      if (n === 0) return 0n
+      if (n > 1) throw decodeError(ErrorCodes.DECODE_INVALID, field, 'beyond 2^64 - 1')
+      need(state, 8, field)
+      const b = state.buffer as Uint8Array
+      const v = new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(state.start, true)
+      if (v === 0n) throw decodeError(ErrorCodes.DECODE_NONCANONICAL, field, '0 written as a word')
+      state.start += 8
+      return v
     }
   }
-  return state.buffer
 }
 
-const utf8 = new TextEncoder()
+const rid = uint('rid')
+const id32 = (field: string): Encoder<Uint8Array> => fixed(32, field)
+const signature = fixed(64, 'signature')
+
+const used = struct<ResourceVector>([
+  ['cpu', amount('cpu')],
+  ['disk', amount('disk')],
+  ['net', amount('net')]
+])
+
+const ENCODERS: { [K in DeployMessageType]: Encoder<DeployMessageOf[K]> } = {
+  deploy: struct<DeployMsg>([
+    ['rid', rid],
+    ['request', bytes(MAX_REQUEST, 'request')],
+    ['signature', signature],
+    ['code', bytes(MAX_DEPLOY_CODE, 'code')],
+    ['follow', list(id32('follow'), MAX_FOLLOW, 'follow')]
+  ]),
+  stop: struct<StopMsg>([
+    ['rid', rid],
+    ['guest', id32('guest')],
+    ['signature', signature]
+  ]),
+  deployed: struct<DeployedMsg>([
+    ['rid', rid],
+    ['guest', id32('guest')]
+  ]),
+  stopped: struct<StoppedMsg>([
+    ['rid', rid],
+    ['used', used]
+  ]),
+  error: struct<ErrorMsg>([
+    ['rid', rid],
+    ['code', text(MAX_CODE_CHARS, 'code', { prefix: 'uint' })],
+    ['message', text(MAX_MESSAGE_BYTES, 'message', { prefix: 'uint' })]
+  ]),
+  path: struct<PathMsg>([
+    ['rid', rid],
+    ['transfer', id32('transfer')],
+    ['ids', list(id32('ids'), MAX_FOLLOW, 'ids')]
+  ])
+}
+
+const VERSIONED = Object.fromEntries(
+  DEPLOY_MESSAGES.map((t) => [
+    t,
+    versioned(DEPLOY_VERSION, 'deploy channel', ENCODERS[t] as Encoder<unknown>)
+  ])
+) as unknown as typeof ENCODERS
+
+/** An error answer cut to the channel's limits: an answer is sent even when its text is long. */
+function fitted(e: ErrorMsg): ErrorMsg {
+  const code = e.code.slice(0, MAX_CODE_CHARS)
+  let message = e.message
+  if (Buffer.byteLength(message) > MAX_MESSAGE_BYTES)
+    message = message.slice(0, MAX_MESSAGE_BYTES / 4)
+  return { rid: e.rid, code, message }
+}
 
 export function encodeDeployMessage<K extends DeployMessageType>(
   type: K,
   m: DeployMessageOf[K]
 ): Uint8Array {
-  switch (type) {
-    case 'deploy': {
-      const d = m as DeployMsg
-      if (d.follow.length > MAX_FOLLOW)
-        throw new QuidError(ErrorCodes.BAD_ARGUMENT, `at most ${MAX_FOLLOW} logs to follow`)
-      return put([
-        ['uint', d.rid],
-        ['bytes', d.request],
-        ['fixed', d.signature],
-        ['bytes', d.code],
-        ['uint', d.follow.length],
-        ...d.follow.map((f) => ['fixed', f] as ['fixed', Uint8Array])
-      ])
-    }
-    case 'stop': {
-      const s = m as StopMsg
-      return put([
-        ['uint', s.rid],
-        ['fixed', s.guest],
-        ['fixed', s.signature]
-      ])
-    }
-    case 'deployed': {
-      const d = m as DeployedMsg
-      return put([
-        ['uint', d.rid],
-        ['fixed', d.guest]
-      ])
-    }
-    case 'path': {
-      const h = m as PathMsg
-      if (h.ids.length > MAX_FOLLOW)
-        throw new QuidError(ErrorCodes.BAD_ARGUMENT, `at most ${MAX_FOLLOW} ids in a path`)
-      return put([
-        ['uint', h.rid],
-        ['fixed', h.transfer],
-        ['uint', h.ids.length],
-        ...h.ids.map((f) => ['fixed', f] as ['fixed', Uint8Array])
-      ])
-    }
-    case 'stopped': {
-      const s = m as StoppedMsg
-      return put([
-        ['uint', s.rid],
-        ['big', s.used.cpu],
-        ['big', s.used.disk],
-        ['big', s.used.net]
-      ])
-    }
-    default: {
-      const e = m as ErrorMsg
-      const code = utf8.encode(e.code.slice(0, MAX_CODE_CHARS))
-      let msg = utf8.encode(e.message)
-      if (msg.byteLength > MAX_MESSAGE_BYTES)
-        msg = utf8.encode(e.message.slice(0, MAX_MESSAGE_BYTES / 4))
-      return put([
-        ['uint', e.rid],
-        ['bytes', code],
-        ['bytes', msg]
-      ])
-    }
-  }
+  const body = type === 'error' ? (fitted(m as ErrorMsg) as DeployMessageOf[K]) : m
+  return encode(VERSIONED[type] as Encoder<DeployMessageOf[K]>, body)
 }
 
 export function decodeDeployMessage<K extends DeployMessageType>(
   type: K,
-  bytes: Uint8Array
+  input: Uint8Array
 ): DeployMessageOf[K] {
-  const state: State = { start: 0, end: bytes.byteLength, buffer: bytes }
-  let out: DeployMessageOf[DeployMessageType]
   try {
-    const rid = c.uint.decode(state)
-    if (type === 'deploy') {
-      const request = bytesField(state, MAX_REQUEST, type, 'request')
-      const signature = fixed(state, 64, type)
-      const code = bytesField(state, MAX_DEPLOY_CODE, type, 'code')
-      const n = c.uint.decode(state)
-      if (n > MAX_FOLLOW) throw violation(type, `${n} logs to follow, over ${MAX_FOLLOW}`)
-      const follow: Uint8Array[] = []
-      for (let i = 0; i < n; i++) follow.push(fixed(state, 32, type))
-      out = { rid, request, signature, code, follow }
-    } else if (type === 'stop') {
-      out = { rid, guest: fixed(state, 32, type), signature: fixed(state, 64, type) }
-    } else if (type === 'deployed') {
-      out = { rid, guest: fixed(state, 32, type) }
-    } else if (type === 'path') {
-      const transfer = fixed(state, 32, type)
-      const n = c.uint.decode(state)
-      if (n > MAX_FOLLOW) throw violation(type, `${n} ids, over ${MAX_FOLLOW}`)
-      const ids: Uint8Array[] = []
-      for (let i = 0; i < n; i++) ids.push(fixed(state, 32, type))
-      out = { rid, transfer, ids }
-    } else if (type === 'stopped') {
-      out = {
-        rid,
-        used: { cpu: amount(state, type), disk: amount(state, type), net: amount(state, type) }
-      }
-    } else {
-      const code = text(state, MAX_CODE_CHARS, type)
-      const message = text(state, MAX_MESSAGE_BYTES, type)
-      out = { rid, code, message }
-    }
+    // Re-encoding proves the one encoding (a uint written longer than needed is refused).
+    return decodeExactly(VERSIONED[type] as Encoder<DeployMessageOf[K]>, input, type)
   } catch (err) {
-    if (err instanceof QuidError) throw err
-    throw violation(type, 'truncated')
+    throw err instanceof QuidError ? violation(type, err) : err
   }
-  if (state.start !== state.end) throw violation(type, 'trailing bytes')
-  // One message, one encoding (a uint written longer than needed is refused).
-  if (!equal(encodeDeployMessage(type, out as DeployMessageOf[K]), bytes))
-    throw violation(type, 'not the canonical encoding')
-  return out as DeployMessageOf[K]
 }

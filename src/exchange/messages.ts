@@ -1,14 +1,29 @@
 /**
- * The exchange protocol's messages, byte by byte (docs/PROTOCOL.md, "Messages").
+ * The exchange protocol's messages, byte by byte (docs/PROTOCOL.md, "Messages"; hex vectors in
+ * test/fixtures/exchange-vectors.json).
  *
  * Each message travels as one Protomux message of the `quid/exchange` channel; its Protomux
- * message type is its index in MESSAGE_TYPES. Every layout is fixed-width except `propose` (one
- * ledger entry) and `reject` (short strings), and every decoder refuses a message that is too
- * large, truncated, followed by trailing bytes, or has a field out of range, with PROTOCOL.
+ * message type is its index in MESSAGE_TYPES. `hello` carries the version of the whole channel,
+ * an `offer` (gossiped and journaled, so it outlives a connection) its own, and `propose` a ledger
+ * entry with the record's version; `accept`, `reject` and `done` are of the version their
+ * connection's `hello` named. Every layout is fixed-width except `propose` (one ledger entry) and
+ * `reject` (short strings). A message that is too large, truncated, followed by trailing bytes,
+ * not in its one encoding or with a field out of range is a protocol violation whose `why` is the
+ * `decode-*` code of the refusal (core/codec.ts).
  */
-import c from 'compact-encoding'
-import type { Encoder, State } from 'compact-encoding'
 import { QuidError, ErrorCodes } from '../core/errors.js'
+import {
+  decodeExactly,
+  encode,
+  encodeError,
+  fixed,
+  struct,
+  text,
+  time,
+  version,
+  versioned,
+  type Encoder
+} from '../core/codec.js'
 import { blake2b256, signable } from '../crypto/hash.js'
 import { signFast, verifySignature } from '../crypto/verify.js'
 import { decodeEntry, vector } from '../ledger/codecs.js'
@@ -75,184 +90,95 @@ export interface MessageOf {
 
 export type AnyMessage = { [K in MessageType]: { type: K; body: MessageOf[K] } }[MessageType]
 
-const protocolError = (type: string, why: string): QuidError =>
-  new QuidError(ErrorCodes.PROTOCOL, `bad ${type} message: ${why}`, { message: type, why })
-
-// Field codecs: fixed width, little-endian (the ledger's conventions, FORMAT.md section 1).
-
-const time: Encoder<number> = {
-  preencode(state, n) {
-    if (!Number.isSafeInteger(n) || n < 0)
-      throw new TypeError(`time ${n} is not an integer in 0..2^53-1`)
-    state.end += 8
-  },
-  encode: c.uint64.encode,
-  decode(state) {
-    const n = c.uint64.decode(state)
-    if (!Number.isSafeInteger(n)) throw new RangeError('time beyond 2^53 - 1')
-    return n
-  }
+/** A refusal of bytes a peer sent: a protocol violation, `why` naming the decode code. */
+function violation(type: string, err: QuidError): QuidError {
+  return new QuidError(ErrorCodes.PROTOCOL, `bad ${type} message: ${err.message}`, {
+    ...err.details,
+    message: type,
+    why: err.code
+  })
 }
 
-/** A short printable ASCII / UTF-8 string with a u8 length prefix. */
-function shortString(max: number, pattern: RegExp | null): Encoder<string> {
-  return {
-    preencode(state, s) {
-      const n = Buffer.byteLength(s)
-      if (n > max) throw new TypeError(`string longer than ${max} bytes`)
-      state.end += 1 + n
-    },
-    encode(state, s) {
-      const b = Buffer.from(s)
-      c.uint8.encode(state, b.byteLength)
-      const out = state.buffer as Uint8Array
-      out.set(b, state.start)
-      state.start += b.byteLength
-    },
-    decode(state) {
-      const n = c.uint8.decode(state)
-      if (n > max) throw new RangeError(`string longer than ${max} bytes`)
-      if (state.end - state.start < n) throw new RangeError('Out of bounds')
-      const s = Buffer.from(
-        (state.buffer as Uint8Array).subarray(state.start, state.start + n)
-      ).toString()
-      state.start += n
-      if (pattern && !pattern.test(s))
-        throw new RangeError(`string ${JSON.stringify(s)} is not allowed`)
-      return s
-    }
-  }
-}
+// Fields: fixed width, little-endian (the ledger's conventions, FORMAT.md section 1).
+const signature = fixed(64, 'signature')
+const record = fixed(32, 'record')
 
-const hello: Encoder<Hello> = {
-  preencode(state) {
-    state.end += 1 + 32 + 64
-  },
-  encode(state, m) {
-    c.uint8.encode(state, m.version)
-    c.fixed32.encode(state, m.id)
-    c.fixed64.encode(state, m.signature)
-  },
-  decode(state) {
-    const version = c.uint8.decode(state)
-    if (version !== PROTOCOL_VERSION) throw new RangeError(`unknown protocol version ${version}`)
-    return { version, id: c.fixed32.decode(state), signature: c.fixed64.decode(state) }
-  }
-}
+const hello: Encoder<Hello> = struct<Hello>([
+  ['version', version(PROTOCOL_VERSION, 'protocol')],
+  ['id', fixed(32, 'id')],
+  ['signature', signature]
+])
+
+type OfferBody = Omit<Offer, 'signature'>
+
+const offerFields = struct<OfferBody>([
+  ['maker', fixed(32, 'maker')],
+  ['time', time('time')],
+  ['expires', time('expires')],
+  ['nonce', fixed(16, 'nonce')],
+  ['give', vector],
+  ['want', vector]
+])
 
 /** The offer's body: everything but its signature (113 bytes); its id is the hash of these. */
-const offerBody: Encoder<Omit<Offer, 'signature'>> = {
-  preencode(state, o) {
-    state.end += 1 + 32
-    time.preencode(state, o.time)
-    time.preencode(state, o.expires)
-    state.end += 16
-    vector.preencode(state, o.give)
-    vector.preencode(state, o.want)
-  },
-  encode(state, o) {
-    c.uint8.encode(state, PROTOCOL_VERSION)
-    c.fixed32.encode(state, o.maker)
-    time.encode(state, o.time)
-    time.encode(state, o.expires)
-    c.fixed(16).encode(state, o.nonce)
-    vector.encode(state, o.give)
-    vector.encode(state, o.want)
-  },
+const offerBody: Encoder<OfferBody> = versioned(PROTOCOL_VERSION, 'offer', {
+  preencode: offerFields.preencode,
+  encode: offerFields.encode,
   decode(state) {
-    const version = c.uint8.decode(state)
-    if (version !== PROTOCOL_VERSION) throw new RangeError(`unknown offer version ${version}`)
-    const o = {
-      maker: c.fixed32.decode(state),
-      time: time.decode(state),
-      expires: time.decode(state),
-      nonce: c.fixed(16).decode(state),
-      give: vector.decode(state),
-      want: vector.decode(state)
-    }
+    const o = offerFields.decode(state)
     const problem = offerShapeProblem(o)
-    if (problem) throw new RangeError(problem)
+    if (problem) {
+      throw new QuidError(ErrorCodes.DECODE_INVALID, problem.why, {
+        field: problem.field
+      })
+    }
     return o
   }
-}
+})
 
 const offer: Encoder<Offer> = {
   preencode(state, o) {
     offerBody.preencode(state, o)
-    state.end += 64
+    signature.preencode(state, o.signature)
   },
   encode(state, o) {
     offerBody.encode(state, o)
-    c.fixed64.encode(state, o.signature)
+    signature.encode(state, o.signature)
   },
   decode(state) {
-    return { ...offerBody.decode(state), signature: c.fixed64.decode(state) }
+    return { ...offerBody.decode(state), signature: signature.decode(state) }
   }
 }
 
+/** The whole message is the entry; decodeProposal decodes it. */
 const propose: Encoder<Propose> = {
   preencode(state, m) {
+    if (!(m.entry instanceof Uint8Array)) throw encodeError('entry', 'must be bytes')
     state.end += m.entry.byteLength
   },
   encode(state, m) {
-    const out = state.buffer as Uint8Array
-    out.set(m.entry, state.start)
+    ;(state.buffer as Uint8Array).set(m.entry, state.start)
     state.start += m.entry.byteLength
   },
   decode(state) {
-    const entry = (state.buffer as Uint8Array).subarray(state.start, state.end)
+    const entry = new Uint8Array((state.buffer as Uint8Array).subarray(state.start, state.end))
     state.start = state.end
-    return { entry: new Uint8Array(entry) }
+    return { entry }
   }
 }
 
-const accept: Encoder<Accept> = {
-  preencode(state) {
-    state.end += 32 + 64
-  },
-  encode(state, m) {
-    c.fixed32.encode(state, m.record)
-    c.fixed64.encode(state, m.signature)
-  },
-  decode(state) {
-    return { record: c.fixed32.decode(state), signature: c.fixed64.decode(state) }
-  }
-}
+const accept = struct<Accept>([
+  ['record', record],
+  ['signature', signature]
+])
 
-const code = shortString(MAX_CODE_CHARS, /^[a-z][a-z0-9-]*$/)
-const reason = shortString(MAX_REASON_BYTES, null)
+const reject = struct<Reject>([
+  ['record', record],
+  ['code', text(MAX_CODE_CHARS, 'code', { prefix: 'u8', pattern: /^[a-z][a-z0-9-]*$/ })],
+  ['message', text(MAX_REASON_BYTES, 'message', { prefix: 'u8' })]
+])
 
-const reject: Encoder<Reject> = {
-  preencode(state, m) {
-    state.end += 32
-    code.preencode(state, m.code)
-    reason.preencode(state, m.message)
-  },
-  encode(state, m) {
-    c.fixed32.encode(state, m.record)
-    code.encode(state, m.code)
-    reason.encode(state, m.message)
-  },
-  decode(state) {
-    return {
-      record: c.fixed32.decode(state),
-      code: code.decode(state),
-      message: reason.decode(state)
-    }
-  }
-}
-
-const done: Encoder<Done> = {
-  preencode(state) {
-    state.end += 32
-  },
-  encode(state, m) {
-    c.fixed32.encode(state, m.record)
-  },
-  decode(state) {
-    return { record: c.fixed32.decode(state) }
-  }
-}
+const done = struct<Done>([['record', record]])
 
 const ENCODERS: { [K in MessageType]: Encoder<MessageOf[K]> } = {
   hello,
@@ -264,26 +190,26 @@ const ENCODERS: { [K in MessageType]: Encoder<MessageOf[K]> } = {
 }
 
 export function encodeMessage<K extends MessageType>(type: K, body: MessageOf[K]): Uint8Array {
-  return c.encode(ENCODERS[type] as Encoder<MessageOf[K]>, body)
+  return encode(ENCODERS[type] as Encoder<MessageOf[K]>, body)
 }
 
 /**
  * Decodes one message of a known type. Refuses (PROTOCOL) anything larger than the limit, short,
- * with trailing bytes or with a field out of range; never returns a partly checked value.
+ * with trailing bytes, not canonical or with a field out of range; never returns a partly
+ * checked value.
  */
 export function decodeMessage<K extends MessageType>(type: K, bytes: Uint8Array): MessageOf[K] {
-  if (bytes.byteLength > MAX_MESSAGE_BYTES)
-    throw protocolError(type, `${bytes.byteLength} bytes, over ${MAX_MESSAGE_BYTES}`)
-  const state: State = { start: 0, end: bytes.byteLength, buffer: bytes }
-  let body: MessageOf[K]
   try {
-    body = (ENCODERS[type] as Encoder<MessageOf[K]>).decode(state)
+    if (bytes.byteLength > MAX_MESSAGE_BYTES) {
+      throw new QuidError(
+        ErrorCodes.DECODE_OVERSIZE,
+        `${bytes.byteLength} bytes, over ${MAX_MESSAGE_BYTES}`
+      )
+    }
+    return decodeExactly(ENCODERS[type] as Encoder<MessageOf[K]>, bytes, type)
   } catch (err) {
-    throw protocolError(type, (err as Error).message)
+    throw err instanceof QuidError ? violation(type, err) : err
   }
-  if (state.start !== state.end)
-    throw protocolError(type, `${state.end - state.start} trailing bytes`)
-  return body
 }
 
 /** The ledger entry inside a proposal, decoded and limited to the records an exchange co-signs. */
@@ -292,10 +218,16 @@ export function decodeProposal(m: Propose): SignedRecord {
   try {
     signed = decodeEntry(m.entry)
   } catch (err) {
-    throw protocolError('propose', `entry: ${(err as Error).message}`)
+    throw err instanceof QuidError ? violation('propose', err) : err
   }
   if (signed.record.type !== 'agreement' && signed.record.type !== 'transfer') {
-    throw protocolError('propose', `a ${signed.record.type} is not co-signed over the exchange`)
+    throw violation(
+      'propose',
+      new QuidError(
+        ErrorCodes.DECODE_TYPE,
+        `a ${signed.record.type} is not co-signed over the exchange`
+      )
+    )
   }
   return signed
 }
@@ -333,21 +265,23 @@ export function verifyHello(
 
 // Offers
 
-function offerShapeProblem(o: Omit<Offer, 'signature'>): string | null {
-  if (o.expires <= o.time) return 'expires must be after time'
+function offerShapeProblem(o: OfferBody): { field: string; why: string } | null {
+  if (o.expires <= o.time) return { field: 'expires', why: 'expires must be after time' }
   const any = (v: ResourceVector): boolean => v.cpu > 0n || v.disk > 0n || v.net > 0n
-  if (!any(o.give)) return 'an offer gives something'
-  if (!any(o.want)) return 'an offer wants something'
+  if (!any(o.give)) return { field: 'give', why: 'an offer gives something' }
+  if (!any(o.want)) return { field: 'want', why: 'an offer wants something' }
   return null
 }
 
-export function offerId(o: Omit<Offer, 'signature'>): Uint8Array {
-  return blake2b256(c.encode(offerBody, o))
+export function offerId(o: OfferBody): Uint8Array {
+  return blake2b256(encode(offerBody, o))
 }
 
-export function signOffer(o: Omit<Offer, 'signature'>, keyPair: KeyPair): Offer {
+export function signOffer(o: OfferBody, keyPair: KeyPair): Offer {
   const problem = offerShapeProblem(o)
-  if (problem) throw new QuidError(ErrorCodes.BAD_ARGUMENT, `cannot sign this offer: ${problem}`)
+  if (problem) {
+    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `cannot sign this offer: ${problem.why}`)
+  }
   return { ...o, signature: signFast(signable('offer', offerId(o)), keyPair.secretKey) }
 }
 

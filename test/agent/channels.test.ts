@@ -11,6 +11,7 @@ import {
   encodeDeployMessage,
   DEPLOY_PROTOCOL,
   DEPLOY_MESSAGES,
+  DEPLOY_VERSION,
   MAX_FOLLOW
 } from '../../src/agent/deploy-messages.js'
 import { VNET_PROTOCOL } from '../../src/agent/channels.js'
@@ -56,27 +57,34 @@ test('deploy messages: round trip and strict decoding', async (t) => {
       )
     }
   }
-  // A rid written in three bytes where one does.
+  // A rid written in three bytes where one does (after the version byte; 300 takes three).
   const long = Uint8Array.from([
+    DEPLOY_VERSION,
     0xfd,
     7,
     0,
-    ...encodeDeployMessage('deployed', samples.deployed).subarray(3)
+    ...encodeDeployMessage('deployed', samples.deployed).subarray(4)
   ])
-  t.throws(() => decodeDeployMessage('deployed', long), { code: ErrorCodes.PROTOCOL })
+  t.throws(() => decodeDeployMessage('deployed', long), {
+    code: ErrorCodes.PROTOCOL,
+    details: { why: ErrorCodes.DECODE_NONCANONICAL }
+  })
   const tooMany = {
     ...samples.deploy,
     follow: Array.from({ length: MAX_FOLLOW + 1 }, () => bytes(32))
   }
   t.throws(() => encodeDeployMessage('deploy', tooMany), { code: ErrorCodes.BAD_ARGUMENT })
   const state = c.state()
+  state.end += 1
   c.uint.preencode(state, 1)
   state.end += 1
   state.buffer = new Uint8Array(state.end)
+  c.uint8.encode(state, DEPLOY_VERSION)
   c.uint.encode(state, 1)
   c.uint8.encode(state, 200) // a request length prefix of 200 with no bytes behind it
   t.throws(() => decodeDeployMessage('deploy', state.buffer as Uint8Array), {
-    code: ErrorCodes.PROTOCOL
+    code: ErrorCodes.PROTOCOL,
+    details: { why: ErrorCodes.DECODE_TRUNCATED }
   })
 })
 
