@@ -104,9 +104,9 @@ static void fe_sqn(fe h, const fe f, int n) {
   while (--n > 0) fe_sq(h, h);
 }
 
-/* z^(p-2) = 1/z, by the addition chain of ref10. */
-static void fe_invert(fe out, const fe z) {
-  fe z2, z9, z11, z2_5_0, z2_10_0, z2_20_0, z2_50_0, z2_100_0, t;
+/* z^(2^250 - 1), and z^11 on the way: the common part of ref10's chains for 1/z and sqrt. */
+static void fe_pow2_250_1(fe out, fe z11, const fe z) {
+  fe z2, z9, z2_5_0, z2_10_0, z2_20_0, z2_50_0, z2_100_0, t;
   fe_sq(z2, z);
   fe_sqn(t, z2, 2);
   fe_mul(z9, t, z);
@@ -126,34 +126,21 @@ static void fe_invert(fe out, const fe z) {
   fe_sqn(t, z2_100_0, 100);
   fe_mul(t, t, z2_100_0);
   fe_sqn(t, t, 50);
-  fe_mul(t, t, z2_50_0);
+  fe_mul(out, t, z2_50_0);
+}
+
+/* z^(p-2) = 1/z: z^(2^255 - 32) · z^11. */
+static void fe_invert(fe out, const fe z) {
+  fe t, z11;
+  fe_pow2_250_1(t, z11, z);
   fe_sqn(t, t, 5);
   fe_mul(out, t, z11);
 }
 
-/* z^((p-5)/8), for square roots (ref10's fe_pow22523). */
+/* z^((p-5)/8) = z^(2^252 - 3), for square roots: z^(2^252 - 4) · z. */
 static void fe_pow22523(fe out, const fe z) {
-  fe z2, z9, z11, z2_5_0, z2_10_0, z2_20_0, z2_50_0, z2_100_0, t;
-  fe_sq(z2, z);
-  fe_sqn(t, z2, 2);
-  fe_mul(z9, t, z);
-  fe_mul(z11, z9, z2);
-  fe_sq(t, z11);
-  fe_mul(z2_5_0, t, z9);
-  fe_sqn(t, z2_5_0, 5);
-  fe_mul(z2_10_0, t, z2_5_0);
-  fe_sqn(t, z2_10_0, 10);
-  fe_mul(z2_20_0, t, z2_10_0);
-  fe_sqn(t, z2_20_0, 20);
-  fe_mul(t, t, z2_20_0);
-  fe_sqn(t, t, 10);
-  fe_mul(z2_50_0, t, z2_10_0);
-  fe_sqn(t, z2_50_0, 50);
-  fe_mul(z2_100_0, t, z2_50_0);
-  fe_sqn(t, z2_100_0, 100);
-  fe_mul(t, t, z2_100_0);
-  fe_sqn(t, t, 50);
-  fe_mul(t, t, z2_50_0);
+  fe t, z11;
+  fe_pow2_250_1(t, z11, z);
   fe_sqn(t, t, 2);
   fe_mul(out, t, z);
 }

@@ -14,17 +14,7 @@ import {
 } from '../../src/crypto/verify.js'
 import { native } from '../../src/crypto/native.js'
 import { keyPairFromSeed } from '../../src/crypto/identity.js'
-import { fromHex } from '../../src/core/bytes.js'
-
-const hex = (s: string): Uint8Array => fromHex(s, s.length / 2, 'vector')
-const L = 2n ** 252n + 27742317777372353535851937790883648493n
-const P = 2n ** 255n - 19n
-const le = (n: bigint): Uint8Array => {
-  const out = new Uint8Array(32)
-  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 255n)
-  return out
-}
-const fromLe = (b: Uint8Array): bigint => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n)
+import { fromLe, hex, L, le, P } from './numbers.js'
 
 /** Good signatures from a few keys: the company an odd one keeps in a batch. */
 function goodOnes(n: number, keys = 3): SignatureCheck[] {

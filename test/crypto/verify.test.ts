@@ -17,11 +17,8 @@ import {
   type Engine
 } from '../../src/crypto/verify.js'
 import { keyPairFromSeed } from '../../src/crypto/identity.js'
-import { fromHex, toHex } from '../../src/core/bytes.js'
-
-const hex = (s: string): Uint8Array => fromHex(s, s.length / 2, 'vector')
-const L = 2n ** 252n + 27742317777372353535851937790883648493n
-const P = 2n ** 255n - 19n
+import { toHex } from '../../src/core/bytes.js'
+import { fromLe, hex, L, le, P } from './numbers.js'
 
 // RFC 8032, section 7.1: seed, public key, message, signature.
 const RFC8032: Array<[string, string, string, string]> = [
@@ -64,21 +61,6 @@ const SMALL_ORDER = [
 ]
 
 const available = (Object.keys(engines) as Engine[]).filter((e) => engines[e] !== null)
-
-function le(n: bigint): Uint8Array {
-  const out = new Uint8Array(32)
-  for (let i = 0; i < 32; i++) {
-    out[i] = Number(n & 0xffn)
-    n >>= 8n
-  }
-  return out
-}
-
-function fromLe(b: Uint8Array): bigint {
-  let n = 0n
-  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i] as number)
-  return n
-}
 
 function withS(sig: Uint8Array, s: bigint): Uint8Array {
   const out = new Uint8Array(sig)
