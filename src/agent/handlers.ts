@@ -10,7 +10,7 @@ import { join, resolve as resolvePath } from 'node:path'
 import { QuidError, ErrorCodes } from '../core/errors.js'
 import { formatId, parseId } from '../crypto/identity.js'
 import { logKey } from '../ledger/logs.js'
-import { fromHex, toHex } from '../core/bytes.js'
+import { equal, fromHex, toHex } from '../core/bytes.js'
 import {
   RESOURCES,
   formatAmount,
@@ -24,9 +24,17 @@ import { blake2b256 } from '../crypto/hash.js'
 import { encodeDeployRequest } from '../ledger/codecs.js'
 import { signDeployRequest } from '../ledger/sign.js'
 import * as build from '../ledger/build.js'
-import type { ClaimSpend, ResourceVector } from '../ledger/records.js'
+import type {
+  ClaimSpend,
+  IssueRecord,
+  ResourceVector,
+  SignedRecord,
+  TransferRecord
+} from '../ledger/records.js'
 import type { ClaimInfo } from '../ledger/claims.js'
 import { offerId, type Offer } from '../exchange/messages.js'
+import { priceOf, toVector } from '../exchange/offers.js'
+import { paymentNonce, priceResource } from '../exchange/purchase.js'
 import { signStop } from '../host/host.js'
 import { withTimeout } from '../exchange/wait.js'
 import { exportCore } from '../audit/export.js'
@@ -173,6 +181,123 @@ function pickClaims(
   return out
 }
 
+/**
+ * Runs a proposal to `peer` within the request's timeout. A timeout ends it cleanly: the proposal
+ * is withdrawn rather than left pending (a late answer from the peer still completes it).
+ */
+async function proposed(
+  agent: AgentContext,
+  params: JsonObject,
+  peer: Uint8Array,
+  propose: () => Promise<SignedRecord>,
+  what: string
+): Promise<SignedRecord> {
+  const ex = agent.exchange
+  const before = new Set(ex.pending())
+  const pending = propose()
+  try {
+    return await within(params, pending, what)
+  } catch (err) {
+    if (!(err instanceof QuidError) || err.code !== ErrorCodes.TIMEOUT) throw err
+    const mine = ex.proposals().filter((p) => !before.has(p.id) && p.peer === toHex(peer))
+    try {
+      for (const p of mine) await ex.withdraw(p.id)
+    } catch (w) {
+      // The peer's answer came while we timed out: the proposal is being appended, so it ends
+      // as a success after all.
+      if (w instanceof QuidError && w.code === ErrorCodes.BAD_ARGUMENT) return await pending
+      throw w
+    }
+    throw new QuidError(
+      ErrorCodes.TIMEOUT,
+      `${err.message}; ${mine.length ? `proposal ${mine[0]!.id.slice(0, 12)} withdrawn (a late answer from the peer still completes it)` : 'nothing was proposed'}`,
+      { ...err.details, ...(mine.length ? { proposal: mine[0]!.id } : {}) }
+    )
+  }
+}
+
+/** An agreement we appended, once the peer's log shows it too: its id and the claims it made. */
+async function settledAgreement(
+  agent: AgentContext,
+  ctx: { progress(p: JsonObject): void },
+  signed: SignedRecord
+): Promise<JsonObject> {
+  const id = toHex(signed.id)
+  ctx.progress({ step: 'appended', agreement: id })
+  if (!(await agent.exchange.waitSettled(id))) {
+    throw new QuidError(
+      ErrorCodes.TIMEOUT,
+      `agreement ${id.slice(0, 12)} is in our log but not yet seen in the peer's`,
+      { agreement: id }
+    )
+  }
+  const record = signed.record as { legs: Array<{ resource: Resource }> }
+  const claims = record.legs.map((_l, i) => toHex(claimId(signed.id, i)))
+  return { agreement: id, settled: true, claims }
+}
+
+/**
+ * The claim we pay `amount` of `resource` with: the one named, else the good claim of ours with
+ * enough free that expires soonest (a payment is one transfer of one claim).
+ */
+function payingClaim(
+  agent: AgentContext,
+  resource: Resource,
+  amount: bigint,
+  maker: string,
+  named: string | undefined
+): ClaimInfo {
+  const held = agent.ledger.holdings()
+  const fits = (h: { claim: ClaimInfo; free: bigint }): boolean =>
+    h.claim.resource === resource && h.free >= amount
+  if (named !== undefined) {
+    const id = resolveId(named, heldClaims(agent), 'claim')
+    const h = held.find((x) => x.claim.id === id) as { claim: ClaimInfo; free: bigint }
+    if (h.claim.resource !== resource)
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `the offer wants ${resource}, and claim ${id.slice(0, 12)} is ${h.claim.resource}`
+      )
+    if (!fits(h))
+      throw new QuidError(
+        ErrorCodes.OVERSPENT,
+        `claim ${id.slice(0, 12)} has ${formatAmount(resource, h.free)} of ${resource} free, and the offer asks ${formatAmount(resource, amount)}`,
+        { claim: id }
+      )
+    return h.claim
+  }
+  // The maker's own IOUs would pay it with its own debt: used only when named.
+  const pick = held
+    .filter((h) => fits(h) && h.claim.issuer !== maker)
+    .sort((x, y) => x.claim.expires - y.claim.expires)[0]
+  if (!pick)
+    throw new QuidError(
+      ErrorCodes.INSUFFICIENT,
+      `you hold no claim with ${formatAmount(resource, amount)} of ${resource} free to pay with (quid claims lists yours)`,
+      { resource }
+    )
+  return pick.claim
+}
+
+/** Checks that `payment` is a transfer in our log to the offer's maker, naming that offer. */
+async function earlierPayment(
+  agent: AgentContext,
+  payment: Uint8Array,
+  offer: Offer
+): Promise<void> {
+  const info = agent.ledger.claim(toHex(claimId(payment, 0)))
+  const t =
+    info && info.origin === 'transfer' && info.position.log === agent.key
+      ? ((await agent.ledger.record(info.position)).record as TransferRecord)
+      : undefined
+  if (!t || !equal(t.receiver, offer.maker) || !equal(t.nonce, paymentNonce(offerId(offer))))
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      `transfer ${toHex(payment).slice(0, 12)} is no payment of ours to this offer's maker for this offer`,
+      { payment: toHex(payment) }
+    )
+}
+
 export function controlHandlers(agent: AgentContext): Record<string, ControlHandler> {
   const ex = (): typeof agent.exchange => agent.exchange
   const handlers: Record<string, ControlHandler> = {
@@ -228,44 +353,93 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
         peer: toHex(peer),
         ...(connected ? {} : { waiting: 'waiting for it to come online' })
       })
-      const before = new Set(ex().pending())
-      const proposal = ex().barter(peer, {
-        give,
-        want,
-        ...(ms ? { expires: Date.now() + ms } : {})
-      })
-      let signed
+      const signed = await proposed(
+        agent,
+        params,
+        peer,
+        () => ex().barter(peer, { give, want, ...(ms ? { expires: Date.now() + ms } : {}) }),
+        'the barter'
+      )
+      return settledAgreement(agent, ctx, signed)
+    },
+
+    /**
+     * Buys from an offer on the market with credit we hold (exchange/purchase.ts): pays its maker
+     * with part of one claim of the resource it wants, then proposes the agreement that payment
+     * buys. With `paid`, buys with a payment made earlier for the same offer instead.
+     */
+    async buy(params, ctx) {
+      const offerHex = resolveId(
+        str(params, 'offer') as string,
+        ex()
+          .book.list()
+          .map((e) => e.id),
+        'offer'
+      )
+      const offer = ex().book.get(offerHex) as Offer
+      const maker = toHex(offer.maker)
+      const wantText = str(params, 'want', false)
+      const take = wantText === undefined ? undefined : parseAmounts(wantText)
+      const price = priceOf(offer, take ? toVector(take) : offer.give)
+      if (!price)
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `--want asks for more than the offer gives (${Object.entries(vectorJson(offer.give))
+            .map(([r, a]) => `${r}=${a}`)
+            .join(',')})`
+        )
+      const resource = priceResource(price)
+      const cost = formatAmount(resource, price[resource])
+      const paidText = str(params, 'paid', false)
+      let payment: Uint8Array
+      if (paidText !== undefined) {
+        payment = fromHex(paidText, 32, 'paid')
+        await earlierPayment(agent, payment, offer)
+      } else {
+        const info = payingClaim(
+          agent,
+          resource,
+          price[resource],
+          maker,
+          str(params, 'claim', false)
+        )
+        ctx.progress({ step: 'paying', amount: `${resource}=${cost}`, claim: info.id.slice(0, 12) })
+        const paid = await within(params, ex().pay(offer, info.id, take), 'the payment')
+        // The maker learns whose logs prove the path above the claim it is paid with.
+        agent.deploys.hint(offer.maker, paid.id, agent.pathParticipants(info))
+        payment = paid.id
+      }
+      const transfer = toHex(payment)
+      ctx.progress({ step: 'buying', offer: offerHex.slice(0, 12), payment: transfer.slice(0, 12) })
+      let signed: SignedRecord
       try {
-        signed = await within(params, proposal, 'the barter')
+        signed = await proposed(
+          agent,
+          params,
+          offer.maker,
+          () => ex().purchase(offer, payment, take),
+          'the purchase'
+        )
       } catch (err) {
-        // --timeout ends it cleanly: the proposal is withdrawn rather than left pending.
-        if (!(err instanceof QuidError) || err.code !== ErrorCodes.TIMEOUT) throw err
-        const mine = ex()
-          .proposals()
-          .filter((p) => !before.has(p.id) && p.peer === toHex(peer))
-        for (const p of mine)
-          await ex()
-            .withdraw(p.id)
-            .catch(() => {})
+        const e = err instanceof QuidError ? err : new QuidError(ErrorCodes.INTERNAL, String(err))
         throw new QuidError(
-          ErrorCodes.TIMEOUT,
-          `${err.message}; ${mine.length ? `proposal ${mine[0]!.id.slice(0, 12)} withdrawn (a late answer from the peer still completes it)` : 'nothing was proposed'}`,
-          { ...err.details, ...(mine.length ? { proposal: mine[0]!.id } : {}) }
+          e.code,
+          `${e.message}; the payment (transfer ${transfer.slice(0, 12)}) stays with the maker and buys from this offer only: quid buy ${offerHex.slice(0, 12)} --paid ${transfer} tries again with it`,
+          { ...e.details, payment: transfer }
         )
       }
-      const id = toHex(signed.id)
-      ctx.progress({ step: 'appended', agreement: id })
-      const settled = await ex().waitSettled(id)
-      if (!settled) {
+      const sale = toHex(signed.id)
+      // The sale is in the maker's log only: `purchase` resolved once our copy of it showed it.
+      if (!agent.ledger.has(sale, maker))
         throw new QuidError(
           ErrorCodes.TIMEOUT,
-          `agreement ${id.slice(0, 12)} is in our log but not yet seen in the peer's`,
-          { agreement: id }
+          `sale ${sale.slice(0, 12)} is signed and in the maker's log, not yet in our copy of it`,
+          { sale, payment: transfer }
         )
-      }
-      const record = signed.record as { legs: Array<{ resource: Resource }> }
-      const claims = record.legs.map((_l, i) => toHex(claimId(signed.id, i)))
-      return { agreement: id, settled: true, claims }
+      const claims = (signed.record as IssueRecord).legs.map((_l, i) =>
+        toHex(claimId(signed.id, i))
+      )
+      return { sale, settled: true, claims, payment: transfer, paid: { [resource]: cost } }
     },
 
     /**

@@ -63,6 +63,8 @@ export const ErrorCodes = {
   PROTOCOL: 'protocol-violation',
   AUTH_FAILED: 'auth-failed',
   REFUSED: 'refused',
+  UNPAID: 'unpaid',
+  PAYMENT_USED: 'payment-used',
   TIMEOUT: 'timeout',
   CANCELLED: 'cancelled',
   BANNED: 'banned',

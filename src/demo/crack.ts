@@ -2,18 +2,20 @@
  * Step 4 of the story, the seed's last sentence: "They'd probably even need to sell their
  * cpu-cycles to key crackers in order to pay for their email service." Two newbies each run a
  * small host and offer its cpu on the market; Carl, a key cracker with a hash to break and no cpu
- * to spare (his host publishes bandwidth only), takes both offers, paying with IOUs for traffic on
- * his machine. He deploys `cracker.js` on each newbie's machine, paid with their IOUs, splits the
- * key space between them, reads the key from the one that finds it, and stops both: each is
- * evicted, its files deleted, its unused credit back with him. What the newbies earned pays for
- * their remailer cards in the next step (remailers.ts, `write`).
+ * to spare (his host publishes bandwidth only), has earlier sold Bob traffic on his machine for
+ * traffic on Bob's. With that credit, Bob's IOUs, he buys both offers (`quid buy`: a payment, then
+ * a sale signed by the newbie; docs/PROTOCOL.md, section 7.3). He deploys `cracker.js` on each
+ * newbie's machine, paid with their IOUs, splits the key space between them, reads the key from
+ * the one that finds it, and stops both: each is evicted, its files deleted, its unused credit
+ * back with him. The part of Bob's IOU the newbies got pays for their remailer cards in the next
+ * step (remailers.ts, `write`).
  */
 import { join } from 'node:path'
 import { blake2s } from '@noble/hashes/blake2.js'
 import type { Json } from '../agent/control.js'
 import type { EvictEvent } from '../host/host.js'
 import { toHex } from '../core/bytes.js'
-import { person, type Person, type StepResult, type Story } from './context.js'
+import { person, who, type Person, type StepResult, type Story } from './context.js'
 import { guestFile, listing } from './guests.js'
 import { MIPS } from './trade.js'
 
@@ -21,8 +23,12 @@ export const NEWBIES = ['nina', 'ned']
 export const CRACKER = 'carl'
 /** What each newbie sells of its machine: the cracker's cpu, its saved place, its reports. */
 export const SALE = 'cpu=5000MI,disk=4kB,net=64kB'
-/** What a newbie asks for it: traffic on the buyer's machine, the price of a remailer card. */
+/** What a newbie asks for it: traffic, the price of a remailer card. */
 export const PRICE = 'net=1MB'
+/** What Carl sold Bob before: traffic on Carl's machine for as much on Bob's, his credit now. */
+export const CREDIT = 'net=10MB'
+/** Whose IOUs Carl pays with. */
+export const CREDITOR = 'bob'
 /** A newbie's small host: a laptop's worth, rated like the others so figures repeat. */
 const NEWBIE_HOST = { capacity: { cpu: 31_557_600n, disk: 1_000_000n, net: 10_000_000n } }
 /** The cracker's host publishes traffic, which it has to spare, and no cpu, which it has not. */
@@ -55,22 +61,34 @@ export async function crack(story: Story): Promise<StepResult> {
   say.say(
     `nina, ned run agents with small hosts (${MIPS} MIPS); carl's host publishes traffic only, no cpu`
   )
-  for (const n of newbies) await n.quid('offer', { give: SALE, want: PRICE })
-  say.say(`nina, ned offer on the market: give ${SALE}, want ${PRICE} on the taker's machine`)
-  await story.wait(async () => {
-    const o = (await cracker.quid('offers')) as { market: Array<{ maker: string }> }
-    return newbies.every((n) => o.market.some((x) => x.maker === n.agent.key))
-  }, "Carl to see the newbies' offers")
-  const deals = await Promise.all(
-    newbies.map(
-      (n) =>
-        cracker.quid('barter', { peer: n.agent.key, give: PRICE, want: SALE }) as Promise<{
-          agreement: string
-        }>
-    )
-  )
+  // Carl's credit: Bob, who runs a remailer, takes traffic on Carl's machine for traffic on his.
+  const bob = who(story, CREDITOR)
+  await cracker.quid('offer', { give: CREDIT, want: CREDIT })
+  const earned = (await bob.quid('barter', {
+    peer: cracker.agent.key,
+    give: CREDIT,
+    want: CREDIT
+  })) as { agreement: string }
   say.say(
-    `carl takes both: ${deals.map((d, i) => `${(newbies[i] as Person).name} ${d.agreement.slice(0, 8)}…`).join(', ')} (signed by both, in both logs)`
+    `carl has sold bob ${CREDIT} of traffic on his machine for as much on bob's (${earned.agreement.slice(0, 8)}…): his credit, bob's IOU`
+  )
+  for (const n of newbies) await n.quid('offer', { give: SALE, want: PRICE })
+  say.say(`nina, ned offer on the market: give ${SALE}, want ${PRICE} of anyone's traffic`)
+  let market: Array<{ id: string; maker: string }> = []
+  await story.wait(async () => {
+    market = ((await cracker.quid('offers')) as { market: typeof market }).market
+    return newbies.every((n) => market.some((x) => x.maker === n.agent.key))
+  }, "Carl to see the newbies' offers")
+  // One after the other: both pay with the same claim of Bob's.
+  const deals: Array<{ sale: string; payment: string }> = []
+  for (const n of newbies) {
+    const offer = market.find((x) => x.maker === n.agent.key) as { id: string }
+    deals.push(
+      (await cracker.quid('buy', { offer: offer.id })) as { sale: string; payment: string }
+    )
+  }
+  say.say(
+    `carl buys both with ${PRICE} each of bob's IOU: ${deals.map((d, i) => `${(newbies[i] as Person).name} paid ${d.payment.slice(0, 8)}…, sold ${d.sale.slice(0, 8)}…`).join('; ')} (each sale signed by its newbie once the payment was good)`
   )
   // One after the other: an agent's record of its deployments is rewritten by each command, and
   // two at once race on its temporary file (reported; src/agent/agent.ts, saveDeployments).
@@ -134,13 +152,17 @@ export async function crack(story: Story): Promise<StepResult> {
   say.say(
     `billed: ${evicted.map((e, i) => `${(newbies[i] as Person).name} ${e.used.cpu} MI`).join(', ')} of cpu for ${tried} keys; the rest of each ${SALE.split(',')[0]} returns to carl`
   )
-  const payments: Json[] = deals.flatMap((d, i) => {
-    const n = (newbies[i] as Person).name
-    return [
-      { from: CRACKER, to: n, amount: PRICE, issuer: CRACKER, record: d.agreement },
-      { from: n, to: CRACKER, amount: SALE, issuer: n, record: d.agreement }
-    ]
-  })
+  const payments: Json[] = [
+    { from: CREDITOR, to: CRACKER, amount: CREDIT, issuer: CREDITOR, record: earned.agreement },
+    { from: CRACKER, to: CREDITOR, amount: CREDIT, issuer: CRACKER, record: earned.agreement },
+    ...deals.flatMap((d, i) => {
+      const n = (newbies[i] as Person).name
+      return [
+        { from: CRACKER, to: n, amount: PRICE, issuer: CREDITOR, record: d.payment },
+        { from: n, to: CRACKER, amount: SALE, issuer: n, record: d.sale }
+      ]
+    })
+  ]
   const found = reports.find((r) => r.op === 'found')
   const ok =
     found?.key === KEY &&

@@ -13,7 +13,7 @@ import { keyPair } from '../host/crypto.js'
 import { buildCell, chaff, openDelivery, BOX_OVERHEAD, CELL, type Hop } from '../client/onion.js'
 import { person, who, type Person, type StepResult, type Story } from './context.js'
 import { guestFile, listing } from './guests.js'
-import { CRACKER, NEWBIES, PRICE } from './crack.js'
+import { CREDITOR, NEWBIES, PRICE } from './crack.js'
 
 /**
  * Joe's cpu credit for the remailer on Alice's machine: enough to start and carry the newbies'
@@ -99,7 +99,7 @@ export async function write(story: Story): Promise<StepResult> {
     5,
     'Joe sells remailer cards to the newbies for what Carl paid them; they write to Rita through both remailers'
   )
-  const [joe, rita, carl] = [who(story, 'joe'), who(story, 'rita'), who(story, CRACKER)]
+  const [joe, rita, creditor] = [who(story, 'joe'), who(story, 'rita'), who(story, CREDITOR)]
   const g = story.guests as NonNullable<Story['guests']>
   const key = story.recipientKey as NonNullable<Story['recipientKey']>
   const onAlice = joe.agent.ledger
@@ -109,11 +109,12 @@ export async function write(story: Story): Promise<StepResult> {
   const paid: Json[] = []
   for (const n of newbies) {
     if (!onAlice) throw new Error("joe holds no net on alice's machine")
-    // The newbie pays first, with the IOU Carl paid it; Joe sells once his ledger holds it, good.
+    // The newbie pays first, with the part of Bob's IOU Carl paid it; Joe sells once his ledger
+    // holds it, good.
     const earned = n.agent.ledger
       .holdings()
-      .find((h) => h.claim.issuer === carl.agent.key && h.claim.resource === 'net')
-    if (!earned) throw new Error(`${n.name} holds nothing of carl's to pay with`)
+      .find((h) => h.claim.issuer === creditor.agent.key && h.claim.resource === 'net')
+    if (!earned) throw new Error(`${n.name} holds nothing of ${CREDITOR}'s to pay with`)
     const pay = (await n.quid('transfer', {
       claim: earned.claim.id,
       to: joe.agent.key,
@@ -136,7 +137,7 @@ export async function write(story: Story): Promise<StepResult> {
       `${n.name} to see her card`
     )
     paid.push(
-      { from: n.name, to: 'joe', amount: PRICE, issuer: CRACKER, record: pay.transfer },
+      { from: n.name, to: 'joe', amount: PRICE, issuer: CREDITOR, record: pay.transfer },
       { from: 'joe', to: n.name, amount: CARD, issuer: 'alice', record: card.transfer }
     )
   }
@@ -145,7 +146,7 @@ export async function write(story: Story): Promise<StepResult> {
       () => n.agent.ledger.balance().net === 1_000_000n,
       `${n.name} to hold her card`
     )
-  say.say(`nina, ned → joe: ${PRICE} each of carl's IOUs, what carl paid them for their cpu`)
+  say.say(`nina, ned → joe: ${PRICE} each of bob's IOU, what carl paid them for their cpu`)
   say.say(`joe → nina, ned: a card each (${CARD} of his credit on alice's machine)`)
   // The card also carries the route: Joe asks his remailers for their keys, so the newbies talk
   // to the first remailer only (asking B themselves would show B their addresses).

@@ -26,12 +26,7 @@ import * as build from '../ledger/build.js'
 import type { Amounts } from '../ledger/amounts.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { ClaimStatus } from '../ledger/claims.js'
-import type {
-  AgreementRecord,
-  ResourceVector,
-  SignedRecord,
-  TransferRecord
-} from '../ledger/records.js'
+import type { ResourceVector, SignedRecord } from '../ledger/records.js'
 import { DEFAULT_TIMEOUTS, OFFERS_ON_CONNECT, type ExchangeTimeouts } from './constants.js'
 import { Journal, type JournalEvent } from './journal.js'
 import {
@@ -45,9 +40,11 @@ import {
   type Offer
 } from './messages.js'
 import { OfferBook, OwnOffers, priceOf, toVector } from './offers.js'
-import { isSettled, verifyClaim, waitSettled } from './settlement.js'
+import { inLog, isSettled, verifyClaim, waitSettled } from './settlement.js'
+import { inOrder, proposerAppends, roles, type CoSigned } from './cosigned.js'
 import { defaultPolicy, type AcceptancePolicy } from './policy.js'
 import { withTimeout } from './wait.js'
+import { paymentNonce, priceResource, purchaseNonce } from './purchase.js'
 import { Responder, ZERO_SIGNATURE } from './responder.js'
 import type { Node } from './node.js'
 import type { Peer } from './peer.js'
@@ -62,12 +59,11 @@ export interface ExchangeOptions {
   maxInflightPerPeer?: number
 }
 
-type CoSigned = AgreementRecord | TransferRecord
-
 interface Outgoing {
   id: string
   peer: string
   record: CoSigned
+  /** Ours, in the slot `roles(record).slot`. */
   signature: Uint8Array
   entry: Uint8Array
   at: number
@@ -108,7 +104,8 @@ export class Exchange extends ReadyResource {
       policy: this.policy,
       offers: this.ownOffers,
       maxInflight: opts.maxInflightPerPeer ?? 32,
-      events: this
+      events: this,
+      syncMs: this.timeouts.syncMs
     })
   }
 
@@ -148,7 +145,11 @@ export class Exchange extends ReadyResource {
           decodeMessage('offer', fromHex(e.offer, e.offer.length / 2, 'offer'))
         )
       } else if (e.op === 'filled') {
-        this.ownOffers.fill(e.id, { cpu: BigInt(e.cpu), disk: BigInt(e.disk), net: BigInt(e.net) })
+        this.ownOffers.fill(
+          e.id,
+          { cpu: BigInt(e.cpu), disk: BigInt(e.disk), net: BigInt(e.net) },
+          e.payment
+        )
       }
     }
     for (const e of proposed.values()) {
@@ -157,7 +158,7 @@ export class Exchange extends ReadyResource {
         id: e.id,
         peer: e.peer,
         record: signed.record as CoSigned,
-        signature: signed.signatures[0] as Uint8Array,
+        signature: signed.signatures[roles(signed.record as CoSigned).slot] as Uint8Array,
         entry: signed.bytes,
         at: e.at,
         completing: false,
@@ -225,7 +226,8 @@ export class Exchange extends ReadyResource {
   async transfer(
     receiver: Uint8Array,
     claim: Uint8Array | string,
-    amount: bigint
+    amount: bigint,
+    opts: { nonce?: Uint8Array } = {}
   ): Promise<SignedRecord> {
     const claimBytes = typeof claim === 'string' ? fromHex(claim, 32, 'claim') : claim
     // Refused here rather than after the receiver signed: our ledger would refuse the append.
@@ -240,8 +242,55 @@ export class Exchange extends ReadyResource {
         claim: held.claim.id
       })
     }
-    const record = build.transfer({ sender: this.ledger.id, receiver, claim: claimBytes, amount })
+    const record = build.transfer({
+      sender: this.ledger.id,
+      receiver,
+      claim: claimBytes,
+      amount,
+      ...(opts.nonce ? { nonce: opts.nonce } : {})
+    })
     return this.propose(record, receiver)
+  }
+
+  /**
+   * Pays the maker of an offer for `take` of it (default: all it gives) with part of a claim we
+   * hold: the transfer, its nonce naming the offer (purchase.ts). Resolves once in our log; then
+   * `purchase` buys with it.
+   */
+  async pay(offer: Offer, claim: string, take?: Amounts): Promise<SignedRecord> {
+    const price = this.priceOfTake(offer, take)
+    const resource = priceResource(price)
+    const held = this.ledger.claim(claim)
+    if (held && held.resource !== resource)
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `the offer wants ${resource}, and claim ${claim.slice(0, 12)} is ${held.resource}`
+      )
+    return this.transfer(offer.maker, claim, price[resource], {
+      nonce: paymentNonce(offerId(offer))
+    })
+  }
+
+  /**
+   * Buys `take` of an offer (default: all it gives) with a payment already in our log (`pay`): asks
+   * the maker for a sale, an `issue` of what is bought to us, its nonce naming the payment.
+   * Resolves once the maker has signed and appended it, and our copy of its log shows it.
+   */
+  async purchase(offer: Offer, payment: Uint8Array, take?: Amounts): Promise<SignedRecord> {
+    this.priceOfTake(offer, take)
+    const record = build.issue({
+      issuer: offer.maker,
+      holder: this.ledger.id,
+      amounts: take ?? offer.give,
+      nonce: purchaseNonce(payment)
+    })
+    return this.propose(record, offer.maker)
+  }
+
+  private priceOfTake(offer: Offer, take?: Amounts): ResourceVector {
+    const price = priceOf(offer, take ? toVector(take) : offer.give)
+    if (!price) throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'the offer does not give that much')
+    return price
   }
 
   private async propose(record: CoSigned, counterparty: Uint8Array): Promise<SignedRecord> {
@@ -250,7 +299,7 @@ export class Exchange extends ReadyResource {
       throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'cannot trade with oneself')
     const rid = recordId(record)
     const signature = signRecordAs(record, this.ledger.keyPair, rid)
-    const entry = encodeEntry(record, [signature, ZERO_SIGNATURE])
+    const entry = encodeEntry(record, inOrder(record, signature, ZERO_SIGNATURE))
     const out: Outgoing = {
       id: toHex(rid),
       peer: toHex(counterparty),
@@ -294,7 +343,7 @@ export class Exchange extends ReadyResource {
   /** Our proposals not yet completed, oldest first, with whether their peer is connected. */
   proposals(): Array<{
     id: string
-    kind: 'agreement' | 'transfer'
+    kind: CoSigned['type']
     peer: string
     at: number
     withdrawn: boolean
@@ -370,7 +419,7 @@ export class Exchange extends ReadyResource {
     if (!out || out.peer !== peer.key || out.completing) return
     let signed: SignedRecord
     try {
-      signed = assemble(out.record, [out.signature, signature])
+      signed = assemble(out.record, inOrder(out.record, out.signature, signature))
     } catch {
       throw new QuidError(ErrorCodes.AUTH_FAILED, 'the counter-signature does not verify', {
         record: out.id
@@ -381,6 +430,11 @@ export class Exchange extends ReadyResource {
   }
 
   private async complete(out: Outgoing, signed: SignedRecord, peer: Peer): Promise<void> {
+    if (!proposerAppends(out.record)) {
+      // A sale is in the maker's log only, appended before it answered: we see it there.
+      await inLog(this.ledger, out.id, fromHex(out.peer, 32), this.timeouts.syncMs)
+      return this.end(out, null, signed)
+    }
     try {
       if (!this.ledger.has(out.id)) await this.ledger.append(signed)
     } catch (err) {

@@ -20,8 +20,16 @@ export type JournalEvent =
   | { op: 'signed'; id: string; peer: string; signature: string; at: number }
   /** We published an offer (encoded offer hex). */
   | { op: 'offer'; id: string; offer: string }
-  /** Part of one of our offers was taken by an agreement we appended. */
-  | { op: 'filled'; id: string; record: string; cpu: string; disk: string; net: string }
+  /** Part of one of our offers was taken by an agreement we appended, bought with `payment`. */
+  | {
+      op: 'filled'
+      id: string
+      record: string
+      cpu: string
+      disk: string
+      net: string
+      payment?: string
+    }
 
 export class Journal {
   private core!: Hypercore

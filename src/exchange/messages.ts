@@ -29,6 +29,7 @@ import { signFast, verifySignature } from '../crypto/verify.js'
 import { decodeEntry, vector } from '../ledger/codecs.js'
 import type { KeyPair } from '../crypto/identity.js'
 import type { ResourceVector, SignedRecord } from '../ledger/records.js'
+import { COSIGNED_TYPES } from './cosigned.js'
 import {
   MAX_CODE_CHARS,
   MAX_MESSAGE_BYTES,
@@ -220,7 +221,7 @@ export function decodeProposal(m: Propose): SignedRecord {
   } catch (err) {
     throw err instanceof QuidError ? violation('propose', err) : err
   }
-  if (signed.record.type !== 'agreement' && signed.record.type !== 'transfer') {
+  if (!COSIGNED_TYPES.has(signed.record.type)) {
     throw violation(
       'propose',
       new QuidError(

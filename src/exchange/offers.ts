@@ -9,7 +9,7 @@
  */
 import { RESOURCES, type Amounts } from '../ledger/amounts.js'
 import { toHex } from '../core/bytes.js'
-import type { AgreementRecord, ResourceVector } from '../ledger/records.js'
+import type { AgreementRecord, IssueRecord, ResourceVector } from '../ledger/records.js'
 import { MAX_OFFERS } from './constants.js'
 import { offerId, type Offer } from './messages.js'
 
@@ -25,6 +25,13 @@ export function agreementSides(r: AgreementRecord): { a: ResourceVector; b: Reso
   const b = zero()
   for (const leg of r.legs) (leg.issuer === 'a' ? a : b)[leg.resource] += leg.amount
   return { a, b }
+}
+
+/** What a sale (an issue) gives its holder, per resource. */
+export function issued(r: IssueRecord): ResourceVector {
+  const v = zero()
+  for (const leg of r.legs) v[leg.resource] += leg.amount
+  return v
 }
 
 const ceilDiv = (x: bigint, y: bigint): bigint => (x + y - 1n) / y
@@ -152,20 +159,29 @@ export class OfferBook {
   }
 }
 
+interface OwnOffer {
+  offer: Offer
+  remaining: ResourceVector
+  /** Payments (transfer ids, hex) that bought from it, or are being used to (purchase.ts). */
+  payments: Set<string>
+}
+
 /** Our own offers and what is left of each; fed from the journal on open. */
 export class OwnOffers {
-  private readonly offers = new Map<string, { offer: Offer; remaining: ResourceVector }>()
+  private readonly offers = new Map<string, OwnOffer>()
 
   constructor(private readonly now: () => number = Date.now) {}
 
   add(id: string, offer: Offer): void {
-    this.offers.set(id, { offer, remaining: { ...offer.give } })
+    this.offers.set(id, { offer, remaining: { ...offer.give }, payments: new Set() })
   }
 
-  /** Part of an offer was taken by an agreement we appended. */
-  fill(id: string, given: ResourceVector): void {
+  /** Part of an offer was taken by an agreement we appended (bought with `payment`, if any). */
+  fill(id: string, given: ResourceVector, payment?: string): void {
     const own = this.offers.get(id)
-    if (own) for (const r of RESOURCES) own.remaining[r] -= given[r]
+    if (!own) return
+    for (const r of RESOURCES) own.remaining[r] -= given[r]
+    if (payment) own.payments.add(payment)
   }
 
   /** One of our live offers that an agreement giving `gives` for `gets` fits, or null. */
@@ -177,11 +193,41 @@ export class OwnOffers {
     return null
   }
 
+  /**
+   * The live offer a payment names (by the first bytes of its id, hex `prefix`) if giving `gives`
+   * for `gets` fits it, or null.
+   */
+  findNamed(prefix: string, gives: ResourceVector, gets: ResourceVector): string | null {
+    const now = this.now()
+    for (const [id, o] of this.offers) {
+      if (id.startsWith(prefix) && o.offer.expires > now)
+        return fitsOffer(o.offer, o.remaining, gives, gets) ? id : null
+    }
+    return null
+  }
+
+  /** Has this payment bought from the offer, or is it being used to? */
+  spent(id: string, payment: string): boolean {
+    return this.offers.get(id)?.payments.has(payment) ?? false
+  }
+
+  /**
+   * Marks a payment as being used, before the agreement is appended, so that two purchases naming
+   * it at once cannot both pass; `release` undoes it if the append fails.
+   */
+  reserve(id: string, payment: string): void {
+    this.offers.get(id)?.payments.add(payment)
+  }
+
+  release(id: string, payment: string): void {
+    this.offers.get(id)?.payments.delete(payment)
+  }
+
   /** Live offers, with what is left of each. */
   list(): Array<{ id: string; offer: Offer; remaining: ResourceVector }> {
     const now = this.now()
     return [...this.offers]
       .filter(([, o]) => o.offer.expires > now)
-      .map(([id, o]) => ({ id, ...o }))
+      .map(([id, o]) => ({ id, offer: o.offer, remaining: o.remaining }))
   }
 }

@@ -9,13 +9,18 @@
  */
 import { RESOURCES } from '../ledger/amounts.js'
 import type { Ledger } from '../ledger/ledger.js'
-import type { AgreementRecord, ResourceVector, TransferRecord } from '../ledger/records.js'
+import type {
+  AgreementRecord,
+  IssueRecord,
+  ResourceVector,
+  TransferRecord
+} from '../ledger/records.js'
 
 export interface ProposalContext {
   /** Hex id of the proposer (the authenticated peer). */
   peer: string
   ledger: Ledger
-  /** What we would give and get by signing an agreement, per resource. */
+  /** What we would give and get by signing an agreement or a sale (for a sale, its payment). */
   gives: ResourceVector
   gets: ResourceVector
   /** The id of one of our open offers the agreement fits, or null. */
@@ -23,7 +28,8 @@ export interface ProposalContext {
 }
 
 export interface AcceptancePolicy {
-  agreement(record: AgreementRecord, ctx: ProposalContext): boolean | Promise<boolean>
+  /** An agreement, or a sale (an issue by us, paid for: exchange/purchase.ts). */
+  agreement(record: AgreementRecord | IssueRecord, ctx: ProposalContext): boolean | Promise<boolean>
   transfer(
     record: TransferRecord,
     ctx: Omit<ProposalContext, 'gives' | 'gets' | 'offer'>

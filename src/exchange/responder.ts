@@ -1,6 +1,7 @@
 /**
  * The acceptor's side of the exchange: checks a proposal, asks the policy, counter-signs, and for
- * an agreement appends it to our log before answering (docs/PROTOCOL.md, "State machines").
+ * an agreement or a sale appends it to our log before answering (docs/PROTOCOL.md, "State
+ * machines").
  *
  * Answers are keyed by record id: a repeated proposal (after a dropped connection or the
  * proposer's restart) gets the same signature back, from our log for an agreement and from the
@@ -14,14 +15,14 @@ import { signRecordAs, assemble } from '../ledger/sign.js'
 import { verifySignature } from '../crypto/verify.js'
 import { MAX_COSIGN_LAG_MS, MAX_FUTURE_SKEW_MS } from '../ledger/constants.js'
 import type { Ledger } from '../ledger/ledger.js'
-import type { AgreementRecord, SignedRecord, TransferRecord } from '../ledger/records.js'
+import type { IssueRecord, SignedRecord } from '../ledger/records.js'
 import type { Journal } from './journal.js'
 import { decodeProposal } from './messages.js'
-import { agreementSides, type OwnOffers } from './offers.js'
+import { agreementSides, issued, zero, type OwnOffers } from './offers.js'
 import { withinCapacity, type AcceptancePolicy } from './policy.js'
+import { findPayment, provePayment, type Payment } from './purchase.js'
+import { inOrder, roles, type CoSigned } from './cosigned.js'
 import type { Peer } from './peer.js'
-
-type CoSigned = AgreementRecord | TransferRecord
 
 /** The acceptor's slot of a proposal is zero until it signs. */
 export const ZERO_SIGNATURE = new Uint8Array(64)
@@ -35,6 +36,8 @@ export interface ResponderOptions {
   maxInflight: number
   /** Where 'accepted' and 'done' are emitted (the Exchange). */
   events: EventEmitter
+  /** How long to wait for each log on a payment's path (ms). */
+  syncMs: number
 }
 
 export class Responder {
@@ -49,12 +52,14 @@ export class Responder {
   private readonly offers: OwnOffers
   private readonly maxInflight: number
   private readonly events: EventEmitter
+  private readonly syncMs: number
 
   constructor(opts: ResponderOptions) {
     this.ledger = opts.ledger
     this.journal = opts.journal
     this.policy = opts.policy
     this.offers = opts.offers
+    this.syncMs = opts.syncMs
     this.maxInflight = opts.maxInflight
     this.events = opts.events
   }
@@ -73,18 +78,18 @@ export class Responder {
   onpropose(peer: Peer, entry: Uint8Array): void {
     const signed = decodeProposal({ entry })
     const r = signed.record as CoSigned
-    const [proposer, acceptor] = r.type === 'agreement' ? [r.a, r.b] : [r.sender, r.receiver]
+    const { proposer, acceptor, slot } = roles(r)
     if (!equal(proposer, peer.id as Uint8Array))
       throw new QuidError(ErrorCodes.PROTOCOL, 'a proposal signed for someone else')
     if (!equal(acceptor, this.ledger.id))
       throw new QuidError(ErrorCodes.PROTOCOL, 'a proposal addressed to someone else')
     if (
-      !verifySignature(signed.signatures[0] as Uint8Array, signable(r.type, signed.id), proposer)
+      !verifySignature(signed.signatures[slot] as Uint8Array, signable(r.type, signed.id), proposer)
     ) {
       throw new QuidError(ErrorCodes.AUTH_FAILED, "the proposer's signature does not verify")
     }
-    if (!equal(signed.signatures[1] as Uint8Array, ZERO_SIGNATURE))
-      throw new QuidError(ErrorCodes.PROTOCOL, 'the counter-signature slot is not zero')
+    if (!equal(signed.signatures[1 - slot] as Uint8Array, ZERO_SIGNATURE))
+      throw new QuidError(ErrorCodes.PROTOCOL, "the acceptor's signature slot is not zero")
     const id = toHex(signed.id)
     let answer = this.answering.get(id)
     if (!answer) {
@@ -143,12 +148,12 @@ export class Responder {
       this.events.emit('accepted', proposal)
       return mine
     }
-    // We are b: b's legs are what we give.
-    const sides = agreementSides(r)
+    // We are b, or the issuer of a sale: what we give, and what the proposer would issue to us.
+    const sides = r.type === 'issue' ? { a: zero(), b: issued(r) } : agreementSides(r)
     // The proposer's legs must stand under the ledger's rules, checked before we sign or append:
     // legs of an issuer without capacity are void, and we would owe for nothing (docs/PROTOCOL.md,
     // section 5). Its capacity is in its log, which we bring up to date first.
-    await this.ledger.follow(peer.id as Uint8Array).catch(() => {})
+    if (r.type === 'agreement') await this.ledger.follow(peer.id as Uint8Array).catch(() => {})
     if (!withinCapacity(this.ledger, sides.a, ctx.peer)) {
       throw this.ledger.capacity(ctx.peer)
         ? new QuidError(ErrorCodes.OVER_CAPACITY, 'what you would issue is beyond your capacity')
@@ -157,25 +162,77 @@ export class Responder {
             'publish a capacity record before you issue: your legs would be void'
           )
     }
-    const offer = this.offers.find(sides.b, sides.a)
-    if (!(await this.policy.agreement(r, { ...ctx, gives: sides.b, gets: sides.a, offer }))) {
+    // A sale is paid by the payment it names instead of legs of the proposer's (purchase.ts).
+    const payment = r.type === 'issue' ? await this.payment(peer, r) : null
+    const gets = payment ? payment.value : sides.a
+    const offer = payment
+      ? this.offers.findNamed(payment.offer, sides.b, gets)
+      : this.offers.find(sides.b, sides.a)
+    if (payment && !offer)
+      throw new QuidError(
+        ErrorCodes.REFUSED,
+        'the payment names no live offer of ours that gives what you want for what it paid',
+        { payment: payment.transfer }
+      )
+    if (payment && offer && this.offers.spent(offer, payment.transfer))
+      throw new QuidError(ErrorCodes.PAYMENT_USED, 'that payment has already bought from us', {
+        payment: payment.transfer
+      })
+    if (!(await this.policy.agreement(r, { ...ctx, gives: sides.b, gets, offer }))) {
       throw new QuidError(ErrorCodes.REFUSED, 'agreement not accepted')
     }
-    const full = assemble(r, [proposal.signatures[0] as Uint8Array, mine])
-    await this.ledger.append(full)
+    const full = assemble(r, inOrder(r, proposal.signatures[roles(r).slot] as Uint8Array, mine))
+    if (payment && offer) {
+      // Checked again after the policy's await: another purchase may have used it meanwhile.
+      if (this.offers.spent(offer, payment.transfer))
+        throw new QuidError(ErrorCodes.PAYMENT_USED, 'that payment has already bought from us', {
+          payment: payment.transfer
+        })
+      this.offers.reserve(offer, payment.transfer)
+    }
+    try {
+      await this.ledger.append(full)
+    } catch (err) {
+      if (payment && offer) this.offers.release(offer, payment.transfer)
+      throw err
+    }
     if (offer) {
-      this.offers.fill(offer, sides.b)
+      this.offers.fill(offer, sides.b, payment?.transfer)
       await this.journal.append({
         op: 'filled',
         id: offer,
         record: id,
         cpu: String(sides.b.cpu),
         disk: String(sides.b.disk),
-        net: String(sides.b.net)
+        net: String(sides.b.net),
+        ...(payment ? { payment: payment.transfer } : {})
       })
     }
     this.events.emit('accepted', full)
     return mine
+  }
+
+  /**
+   * The payment a purchase names, once the logs on its path are up to date and its claim is good;
+   * refused with UNPAID otherwise (nothing is signed).
+   */
+  private async payment(peer: Peer, r: IssueRecord): Promise<Payment> {
+    const buyer = peer.key as string
+    // A log on the path that does not come in time is why the payment is not found: said so.
+    let late = ''
+    await provePayment(this.ledger, peer.id as Uint8Array, toHex(r.nonce), this.syncMs).catch(
+      (err: unknown) => {
+        late = ` (${err instanceof Error ? err.message : String(err)})`
+      }
+    )
+    const payment = await findPayment(this.ledger, buyer, r)
+    if (!payment)
+      throw new QuidError(
+        ErrorCodes.UNPAID,
+        `the purchase names no payment of yours to us that is in your log and good${late}: transfer it first, with the offer's id as its nonce`,
+        { nonce: toHex(r.nonce) }
+      )
+    return payment
   }
 
   ondone(peer: Peer, record: Uint8Array): void {

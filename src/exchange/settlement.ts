@@ -30,6 +30,27 @@ export async function waitSettled(ledger: Ledger, id: string, ms: number): Promi
 }
 
 /**
+ * Waits until the record `id` is in our copy of `log`'s log, replicating it; false if it is not
+ * within `ms`. For what takes effect in one log only, such as a sale in its issuer's.
+ */
+export async function inLog(
+  ledger: Ledger,
+  id: string,
+  log: Uint8Array,
+  ms: number
+): Promise<boolean> {
+  const key = toHex(log)
+  const deadline = Date.now() + ms
+  while (!ledger.has(id, key)) {
+    const left = deadline - Date.now()
+    if (left <= 0) return false
+    await withTimeout(ledger.follow(log), left, 'sync').catch(() => {})
+    if (!ledger.has(id, key)) await sleep(Math.min(50, Math.max(0, deadline - Date.now())))
+  }
+  return true
+}
+
+/**
  * Checks a claim: replicates the logs of the participants on its path (`via`: the senders of its
  * transfers, and the parties of its root record), each within `ms`, and asks the ledger.
  */

@@ -71,6 +71,8 @@ export function issue(opts: {
   amounts: Amounts
   time?: number
   expires?: number
+  /** Fresh random bytes unless given (a sale names its payment: exchange/purchase.ts). */
+  nonce?: Uint8Array
 }): IssueRecord {
   const time = opts.time ?? Date.now()
   const legs = RESOURCES.filter((r) => opts.amounts[r]).map((r) => ({
@@ -83,7 +85,7 @@ export function issue(opts: {
     holder: opts.holder,
     time,
     expires: opts.expires ?? time + 30 * DAY_MS,
-    nonce: nonce(),
+    nonce: opts.nonce ?? nonce(),
     legs
   }
 }
@@ -94,6 +96,8 @@ export function transfer(opts: {
   claim: Id
   amount: bigint
   time?: number
+  /** Fresh random bytes unless given (a payment names its offer: exchange/purchase.ts). */
+  nonce?: Uint8Array
 }): TransferRecord {
   return {
     type: 'transfer',
@@ -102,7 +106,7 @@ export function transfer(opts: {
     time: opts.time ?? Date.now(),
     claim: opts.claim,
     amount: opts.amount,
-    nonce: nonce()
+    nonce: opts.nonce ?? nonce()
   }
 }
 

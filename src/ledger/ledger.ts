@@ -19,7 +19,7 @@ import { checkpoint as buildCheckpoint } from './build.js'
 import { decodeSnapshot, encodeSnapshot, snapshotHash } from './snapshot.js'
 import type { KeyPair } from '../crypto/identity.js'
 import type { LedgerRecord, ResourceVector, SignedRecord } from './records.js'
-import type { Violation } from './violations.js'
+import type { Position, Violation } from './violations.js'
 import type { ClaimInfo, ClaimStatus } from './claims.js'
 
 export interface LedgerOptions {
@@ -316,6 +316,18 @@ export class Ledger extends ReadyResource {
     if (li && head) li.head = head
   }
 
+  /**
+   * The signed record at a position the state reported (a claim's `position`), read back from the
+   * own log or a followed one: for the fields the state does not keep, such as a nonce.
+   */
+  async record(at: Position): Promise<SignedRecord> {
+    await this.ready()
+    const log = at.log === this.key ? this.core : this.followed.get(at.log)?.log
+    if (!log || at.index < 0 || at.index >= this.state.logLength(at.log))
+      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `no entry ${at.index} of log ${at.log.slice(0, 12)}`)
+    return decodeEntry((await log.get(at.index)) as Uint8Array)
+  }
+
   // Queries: answered from the state, never by rescanning logs.
 
   /** Whether the record `id` (hex) is in `log` (default: the own log). */
@@ -376,6 +388,11 @@ export class Ledger extends ReadyResource {
 
   holdings(holder = this.key): Array<{ claim: ClaimInfo; free: bigint }> {
     return this.state.holdings(holder, this.now())
+  }
+
+  /** Every claim held by this participant (or `holder`), good or not: to walk a path being proved. */
+  claimsOf(holder = this.key): ClaimInfo[] {
+    return this.state.claimsOf(holder)
   }
 
   /** What this participant (or `issuer`) owes now, per resource. */

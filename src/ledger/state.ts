@@ -1014,6 +1014,11 @@ export class LedgerState {
     return out
   }
 
+  /** Every claim `holder` holds, whatever its status. */
+  claimsOf(holder: string): ClaimInfo[] {
+    return [...(this.byHolder.get(holder) ?? [])].map((id) => this.claims.get(id) as ClaimInfo)
+  }
+
   /** Per resource, what `holder` can use now, summed over its good claims. */
   balance(holder: string, now: number): ResourceVector {
     const sum = zero()

@@ -328,6 +328,20 @@ test('three agents driven by the CLI: barter, transfer, deploy, send, inbox, gue
       1,
       /peer/
     ],
+    ['a buy of no offer', ['buy', '--dir', dir('alice')], 1, /expected one OFFER/],
+    [
+      'a buy paid two ways',
+      ['buy', 'abcd', '--dir', dir('alice'), '--claim', 'abcd', '--paid', 'ab'.repeat(32)],
+      1,
+      /not both/
+    ],
+    [
+      'a buy with a payment given by prefix',
+      ['buy', 'abcd', '--dir', dir('alice'), '--paid', 'abcd'],
+      1,
+      /full transfer id/
+    ],
+    ['a buy of an offer nobody made', ['buy', 'fedc', '--dir', dir('alice')], 1, /offer/],
     [
       'an unknown peer',
       ['barter', stranger, '--dir', dir('alice'), '--give', R, '--want', R, '--timeout', '2s'],

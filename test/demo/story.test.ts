@@ -80,20 +80,23 @@ test('the story: seven steps, each as the issue tells it', async (t) => {
     String(crack!.perHost.reduce((s: bigint, h: { cpu: string }) => s + BigInt(h.cpu), 0n))
   )
   t.same(
-    crack!.payments.map((p: { from: string; to: string; amount: string }) => [
+    crack!.payments.map((p: { from: string; to: string; amount: string; issuer: string }) => [
       p.from,
       p.to,
-      p.amount
+      p.amount,
+      p.issuer
     ]),
     [
-      ['carl', 'nina', 'net=1MB'],
-      ['nina', 'carl', 'cpu=5000MI,disk=4kB,net=64kB'],
-      ['carl', 'ned', 'net=1MB'],
-      ['ned', 'carl', 'cpu=5000MI,disk=4kB,net=64kB']
+      ['bob', 'carl', 'net=10MB', 'bob'],
+      ['carl', 'bob', 'net=10MB', 'carl'],
+      ['carl', 'nina', 'net=1MB', 'bob'],
+      ['nina', 'carl', 'cpu=5000MI,disk=4kB,net=64kB', 'nina'],
+      ['carl', 'ned', 'net=1MB', 'bob'],
+      ['ned', 'carl', 'cpu=5000MI,disk=4kB,net=64kB', 'ned']
     ],
-    'who paid whom'
+    "who paid whom: carl's credit first, then both offers bought with part of it"
   )
-  // 5. The newbies pay Joe with Carl's IOUs, and Joe sells them their cards;
+  // 5. The newbies pay Joe with the part of Bob's IOU Carl paid them, and Joe sells them their cards;
   // both letters arrive and are read.
   t.same(
     messages!.payments.map((p: { from: string; to: string; issuer: string }) => [
@@ -102,9 +105,9 @@ test('the story: seven steps, each as the issue tells it', async (t) => {
       p.issuer
     ]),
     [
-      ['nina', 'joe', 'carl'],
+      ['nina', 'joe', 'bob'],
       ['joe', 'nina', 'alice'],
-      ['ned', 'joe', 'carl'],
+      ['ned', 'joe', 'bob'],
       ['joe', 'ned', 'alice']
     ],
     'each card paid for with what carl paid'
@@ -142,8 +145,10 @@ test('the story: seven steps, each as the issue tells it', async (t) => {
     t.equal(owes(n, 'carl', 'cpu'), left, `the auditor: ${n} owes carl the cpu he did not use`)
     t.equal(owes('alice', n, 'net'), 1_000_000n, `the auditor: ${n} holds her card`)
   }
-  t.equal(owes('carl', 'joe', 'net'), 2_000_000n, "the auditor: joe holds both newbies' payments")
-  t.equal(owes('carl', 'nina', 'net'), 0n, 'and the newbies none of it')
+  t.equal(owes('bob', 'carl', 'net'), 8_000_000n, "the auditor: carl holds the rest of bob's IOU")
+  t.equal(owes('carl', 'bob', 'net'), 10_000_000n, 'and owes bob what he sold him')
+  t.equal(owes('bob', 'nina', 'net'), 0n, 'the newbies passed on all they were paid')
+  t.equal(owes('carl', 'nina', 'net'), 0n, 'carl issued the newbies nothing: he paid with credit')
   t.match(
     audit!.hostCaught,
     { code: 'fork', claim: 'frozen', deploy: 'frozen' },
@@ -260,20 +265,26 @@ test('quid demo --json --keep --html: one JSON object as the last line, the dire
       `${n} holds her card`
     )
   }
-  t.ok(edges.includes('carl owes joe 2MB net'), "joe holds carl's IOUs, the newbies' payments")
+  t.ok(
+    edges.some((e) => e.startsWith('bob owes joe ') && e.endsWith(' net')),
+    "joe holds bob's IOUs for net: alice's and the newbies' payments"
+  )
+  t.ok(edges.includes('bob owes carl 8MB net'), 'carl holds the rest of his credit')
   const payments = await page.$$eval('#payments tr.payment', (rs) =>
     rs.map((r) => [...r.querySelectorAll('td')].slice(0, 4).map((c) => c.textContent))
   )
   t.same(
     payments,
     [
-      ['carl', 'nina', 'net=1MB', "carl's"],
+      ['bob', 'carl', 'net=10MB', "bob's"],
+      ['carl', 'bob', 'net=10MB', "carl's"],
+      ['carl', 'nina', 'net=1MB', "bob's"],
       ['nina', 'carl', 'cpu=5000MI,disk=4kB,net=64kB', "nina's"],
-      ['carl', 'ned', 'net=1MB', "carl's"],
+      ['carl', 'ned', 'net=1MB', "bob's"],
       ['ned', 'carl', 'cpu=5000MI,disk=4kB,net=64kB', "ned's"],
-      ['nina', 'joe', 'net=1MB', "carl's"],
+      ['nina', 'joe', 'net=1MB', "bob's"],
       ['joe', 'nina', 'net=1MB', "alice's"],
-      ['ned', 'joe', 'net=1MB', "carl's"],
+      ['ned', 'joe', 'net=1MB', "bob's"],
       ['joe', 'ned', 'net=1MB', "alice's"]
     ],
     'the payments table: who paid whom what, on whose machine'

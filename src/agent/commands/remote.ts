@@ -83,6 +83,7 @@ async function agentAnswers(socket: string): Promise<boolean> {
 const CHANGING: ReadonlySet<string> = new Set([
   'offer',
   'barter',
+  'buy',
   'transfer',
   'deploy',
   'stop',
@@ -264,6 +265,56 @@ export const remoteCommands: Record<string, Command> = {
         r,
         (a: { agreement: string; claims: string[] }) =>
           `${a.agreement}\n  settled in both logs; claims ${a.claims.map(short).join(', ')}`
+      )
+    }
+  }),
+
+  buy: define({
+    usage:
+      'quid buy OFFER [--want R] [--claim CLAIM | --paid TRANSFER] [--timeout 60s] [--dir DIR] [--json]',
+    options: {
+      want: { type: 'string' },
+      claim: { type: 'string' },
+      paid: { type: 'string' },
+      ...timeoutOption
+    },
+    async run(values, positionals, io) {
+      const [offer] = positional(
+        positionals,
+        1,
+        'one OFFER id (quid offers lists them)',
+        this.usage
+      ) as [string]
+      checkHexId(offer, 'offer id')
+      const params: JsonObject = { offer }
+      if (values.want !== undefined) {
+        parseAmounts(values.want as string)
+        params.want = values.want as string
+      }
+      if (values.claim !== undefined && values.paid !== undefined)
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `pay with --claim or with an earlier payment --paid, not both (usage: ${this.usage})`
+        )
+      if (values.claim !== undefined) {
+        checkHexId(values.claim as string, '--claim')
+        params.claim = values.claim as string
+      }
+      if (values.paid !== undefined) {
+        if (!/^[0-9a-f]{64}$/i.test(values.paid as string))
+          throw new QuidError(
+            ErrorCodes.BAD_ARGUMENT,
+            `--paid must be the payment's full transfer id, 64 hex digits (usage: ${this.usage})`
+          )
+        params.paid = (values.paid as string).toLowerCase()
+      }
+      const r = await call(values, io, 'buy', withTimeoutParam(values, params))
+      return print(
+        values,
+        io,
+        r,
+        (a: { sale: string; claims: string[]; payment: string; paid: Record<string, string> }) =>
+          `${a.sale}\n  bought for ${vec(a.paid)} (payment ${short(a.payment)}); in the maker's log; claims ${a.claims.map(short).join(', ')}`
       )
     }
   }),

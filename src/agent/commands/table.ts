@@ -50,6 +50,10 @@ export const commandTable: Readonly<Record<string, CommandEntry>> = {
     summary: 'propose a barter to a peer and wait until it is settled in both logs',
     load: remote('barter')
   },
+  buy: {
+    summary: 'buy from an offer on the market with credit you hold: pays its maker, then takes it',
+    load: remote('buy')
+  },
   transfer: {
     summary: 'give part of a claim you hold to another participant; prints the new claim id',
     load: remote('transfer')
