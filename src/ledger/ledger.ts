@@ -324,7 +324,10 @@ export class Ledger extends ReadyResource {
     await this.ready()
     const log = at.log === this.key ? this.core : this.followed.get(at.log)?.log
     if (!log || at.index < 0 || at.index >= this.state.logLength(at.log))
-      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `no entry ${at.index} of log ${at.log.slice(0, 12)}`)
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `no entry ${at.index} of log ${at.log.slice(0, 12)}`
+      )
     return decodeEntry((await log.get(at.index)) as Uint8Array)
   }
 
