@@ -8,8 +8,12 @@
  * the answer is sent, and a `session` line each time an agent starts. So an operation with no `end`
  * that began before the latest session was interrupted; one in the latest session is still running
  * if that agent is.
+ *
+ * The log keeps the newest KEPT_OPERATIONS operations: it is rewritten without the older ones
+ * (a new file, synced, renamed over the old) when an agent starts and after every KEPT_OPERATIONS
+ * more. A lookup of an operation older than those finds nothing.
  */
-import { open, readFile } from 'node:fs/promises'
+import { open, readFile, rename } from 'node:fs/promises'
 import type { Json, JsonObject } from './json.js'
 
 /** Operation ids: 16 to 64 lowercase hex characters, chosen by the caller. */
@@ -32,16 +36,29 @@ export interface Outcome {
   error?: Json
 }
 
+/** How many operations the log keeps (the newest). */
+export const KEPT_OPERATIONS = 10_000
+
 export class Operations {
-  constructor(readonly file: string) {}
+  /** Every write and rewrite, one after the other: a rewrite must not lose a line written meanwhile. */
+  private queue: Promise<void> = Promise.resolve()
+  /** Operations started since the last rewrite. */
+  private started = 0
+
+  constructor(
+    readonly file: string,
+    private readonly kept = KEPT_OPERATIONS
+  ) {}
 
   /** Marks an agent's start: whatever had not ended before it was interrupted. */
-  session(pid: number): Promise<void> {
+  async session(pid: number): Promise<void> {
+    await this.serial(() => this.compact())
     return this.write({ session: pid, at: Date.now() })
   }
 
-  start(op: string, method: string): Promise<void> {
-    return this.write({ op, start: method, at: Date.now() })
+  async start(op: string, method: string): Promise<void> {
+    await this.write({ op, start: method, at: Date.now() })
+    if (++this.started >= this.kept) await this.serial(() => this.compact())
   }
 
   step(op: string, step: JsonObject): Promise<void> {
@@ -54,15 +71,86 @@ export class Operations {
     )
   }
 
-  private async write(line: Line): Promise<void> {
-    const fh = await open(this.file, 'a', 0o600)
+  private write(line: Line): Promise<void> {
+    return this.serial(async () => {
+      const fh = await open(this.file, 'a', 0o600)
+      try {
+        await fh.write(JSON.stringify(line) + '\n')
+        await fh.datasync()
+      } finally {
+        await fh.close()
+      }
+    })
+  }
+
+  private serial(step: () => Promise<void>): Promise<void> {
+    const p = this.queue.then(step)
+    // The chain goes on after a failed step; the failure reaches that step's caller.
+    this.queue = p.then(
+      () => undefined,
+      () => undefined
+    )
+    return p
+  }
+
+  /** Rewrites the log with its newest `kept` operations only. */
+  private async compact(): Promise<void> {
+    this.started = 0
+    let text: string
     try {
-      await fh.write(JSON.stringify(line) + '\n')
+      text = await readFile(this.file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw err
+    }
+    const kept = keepNewest(text, this.kept)
+    if (kept === null) return
+    const tmp = `${this.file}.tmp`
+    const fh = await open(tmp, 'w', 0o600)
+    try {
+      await fh.write(kept)
       await fh.datasync()
     } finally {
       await fh.close()
     }
+    await rename(tmp, this.file)
   }
+}
+
+/**
+ * The log's text with only its newest `kept` operations, or null if it has no more than those.
+ * What a lookup says of each kept operation stays the same: those begun before the latest
+ * session come before its line (unended, they read as interrupted), the latest session's after.
+ */
+export function keepNewest(text: string, kept: number): string | null {
+  const ops = new Map<string, { lines: string[]; session: number }>()
+  let sessions = 0
+  let lastSession = ''
+  for (const raw of text.split('\n')) {
+    let line: Record<string, unknown>
+    try {
+      line = JSON.parse(raw) as Record<string, unknown>
+    } catch {
+      continue
+    }
+    if ('session' in line) {
+      sessions++
+      lastSession = raw
+      continue
+    }
+    const op = line.op as string
+    if (typeof line.start === 'string') {
+      // A reused id starts over, as a lookup reads it.
+      ops.delete(op)
+      ops.set(op, { lines: [raw], session: sessions })
+    } else ops.get(op)?.lines.push(raw)
+  }
+  if (ops.size <= kept && sessions <= 1) return null
+  const newest = [...ops.values()].slice(-kept)
+  const before = newest.filter((o) => o.session < sessions).flatMap((o) => o.lines)
+  const during = newest.filter((o) => o.session === sessions).flatMap((o) => o.lines)
+  const out = [...before, ...(lastSession ? [lastSession] : []), ...during]
+  return out.length ? out.join('\n') + '\n' : ''
 }
 
 /** What the log at `file` says of operation `op`; null when it holds no such operation. */

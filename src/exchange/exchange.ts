@@ -150,6 +150,10 @@ export class Exchange extends ReadyResource {
           { cpu: BigInt(e.cpu), disk: BigInt(e.disk), net: BigInt(e.net) },
           e.payment
         )
+      } else if (e.op === 'fills') {
+        // A rewritten journal's sum of an offer's fills (journal-fold.ts).
+        this.ownOffers.fill(e.id, { cpu: BigInt(e.cpu), disk: BigInt(e.disk), net: BigInt(e.net) })
+        for (const p of e.payments) this.ownOffers.reserve(e.id, p)
       }
     }
     for (const e of proposed.values()) {

@@ -18,6 +18,7 @@ declare module 'hypercore' {
     readonly key: Buffer
     readonly discoveryKey: Buffer
     readonly length: number
+    readonly byteLength: number
     readonly signedLength: number
     readonly fork: number
     readonly writable: boolean
