@@ -13,41 +13,50 @@ export function isSettled(ledger: Ledger, id: string): boolean {
 }
 
 /**
+ * Waits until `seen()`, replicating the log `log()` names between looks; false if not within
+ * `ms`, or once `log()` names none. A failed or slow replication is not the answer: the next look is.
+ */
+async function until(
+  ledger: Ledger,
+  seen: () => boolean,
+  log: () => Uint8Array | null,
+  ms: number
+): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (!seen()) {
+    const key = log()
+    const left = deadline - Date.now()
+    if (!key || left <= 0) return seen()
+    await withTimeout(ledger.follow(key), left, 'sync').catch(() => {})
+    if (!seen()) await sleep(Math.min(50, Math.max(0, deadline - Date.now())))
+  }
+  return true
+}
+
+/**
  * Waits until an agreement in the ledger is settled, replicating the counterparty's log; false if
  * it is not within `ms` (or the ledger does not know the agreement).
  */
-export async function waitSettled(ledger: Ledger, id: string, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (!isSettled(ledger, id)) {
+export function waitSettled(ledger: Ledger, id: string, ms: number): Promise<boolean> {
+  const other = (): Uint8Array | null => {
     const info = ledger.agreement(id)
-    const left = deadline - Date.now()
-    if (!info || left <= 0) return isSettled(ledger, id)
-    const other = info.a === ledger.key ? info.b : info.a
-    await withTimeout(ledger.follow(fromHex(other, 32)), left, 'sync').catch(() => {})
-    if (!isSettled(ledger, id)) await sleep(Math.min(50, Math.max(0, deadline - Date.now())))
+    return info ? fromHex(info.a === ledger.key ? info.b : info.a, 32) : null
   }
-  return true
+  return until(ledger, () => isSettled(ledger, id), other, ms)
 }
 
 /**
  * Waits until the record `id` is in our copy of `log`'s log, replicating it; false if it is not
  * within `ms`. For what takes effect in one log only, such as a sale in its issuer's.
  */
-export async function inLog(
-  ledger: Ledger,
-  id: string,
-  log: Uint8Array,
-  ms: number
-): Promise<boolean> {
+export function inLog(ledger: Ledger, id: string, log: Uint8Array, ms: number): Promise<boolean> {
   const key = toHex(log)
-  const deadline = Date.now() + ms
-  while (!ledger.has(id, key)) {
-    const left = deadline - Date.now()
-    if (left <= 0) return false
-    await withTimeout(ledger.follow(log), left, 'sync').catch(() => {})
-    if (!ledger.has(id, key)) await sleep(Math.min(50, Math.max(0, deadline - Date.now())))
-  }
-  return true
+  return until(
+    ledger,
+    () => ledger.has(id, key),
+    () => log,
+    ms
+  )
 }
 
 /**
