@@ -40,6 +40,7 @@ export const ErrorCodes = {
   CLOCK_FUTURE: 'clock-future',
   NO_CAPACITY: 'no-capacity',
   OVER_CAPACITY: 'over-capacity',
+  COUNTERPARTY_NO_CAPACITY: 'counterparty-no-capacity',
   UNKNOWN_CLAIM: 'unknown-claim',
   NOT_HOLDER: 'not-holder',
   NOT_ISSUER: 'not-issuer',

@@ -30,7 +30,10 @@ export interface LogEntries {
 export interface ReplayOptions {
   /** The verifier's clock (ms). */
   now: number
-  /** Also report agreements accepted in one party's log only, when both logs were given. */
+  /**
+   * Also report agreements accepted in one party's log only, when both logs were given:
+   * `unsettled`, or `counterparty-no-capacity` when the other party's legs could never stand.
+   */
   unsettled?: boolean
   /** Each usage or evict record that takes effect, in log order (LedgerState's `onUsage`). */
   onUsage?: StateOptions['onUsage']
@@ -94,7 +97,7 @@ export class Replay {
   finish(): ReplayResult {
     const violations = this.state.violations(this.partial)
     if (this.opts.unsettled)
-      violations.push(...this.state.unsettledAgreements(this.given, this.partial))
+      violations.push(...this.state.oneSidedAgreements(this.given, this.partial))
     return { state: this.state, violations, ok: violations.length === 0 }
   }
 }

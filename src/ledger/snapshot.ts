@@ -9,7 +9,9 @@
 import { LedgerState } from './state.js'
 import { blake2b256 } from '../crypto/hash.js'
 
-const FORMAT = 1
+// 2: capacity entries carry `since`, agreements `time`. A format-1 snapshot is refused, so the
+// ledger replays its log from the start instead (FORMAT.md 10.11).
+const FORMAT = 2
 
 function replacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return { $n: value.toString() }

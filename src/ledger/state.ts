@@ -45,6 +45,8 @@ export interface AgreementInfo {
   id: string
   a: string
   b: string
+  /** The agreement's own time stamp (its proposer's clock). */
+  time: number
   expires: number
   /** Where the agreement sits in each party's log; settled when both are present. */
   positions: Position[]
@@ -83,6 +85,12 @@ export interface CapacityInfo {
   time: number
   record: string
   position: Position
+  /**
+   * The time of the host's first adopted capacity record. Adopted capacity times never decrease
+   * (a capacity record may not trail its log's clock), so the host had published some capacity
+   * by time `t` exactly when `since ≤ t`.
+   */
+  since: number
 }
 
 interface PendingTransfer {
@@ -439,13 +447,15 @@ export class LedgerState {
     switch (r.type) {
       case 'capacity':
         if (!voided) {
+          const since = this.capacity.get(info.key)?.since ?? r.time
           this.capacity.set(info.key, {
             host: info.key,
             mips: r.mips,
             limits: r.limits,
             time: r.time,
             record: id,
-            position: here
+            position: here,
+            since
           })
         }
         return []
@@ -485,7 +495,7 @@ export class LedgerState {
       }))
       let ag = this.agreements.get(id)
       if (!ag) {
-        ag = { id, a, b, expires: r.expires, positions: [], claims: [] }
+        ag = { id, a, b, time: r.time, expires: r.expires, positions: [], claims: [] }
         this.agreements.set(id, ag)
       }
       if (!voided) ag.positions.push(here)
@@ -563,6 +573,22 @@ export class LedgerState {
       }
     }
     return null
+  }
+
+  /**
+   * Whether `other`'s legs of agreement `id` (stamped `time`) could never stand, as far as the logs
+   * seen here show: `other`'s log holds entries but has not accepted the agreement (had it, its own
+   * log would judge its legs, 10.3), and `other` had adopted no capacity stamped at or before the
+   * agreement's time. A log with no entry seen proves nothing: it may be one this state lacks.
+   * The one rule behind the ledger's refusal (strictProblem) and the auditor's violation
+   * (oneSidedAgreements), `counterparty-no-capacity` in docs/FORMAT.md 10.8 and 10.10. Each party
+   * of an agreement issues at least one leg (a barter gives something each way, section 5.2).
+   */
+  private counterpartyLacksCapacity(other: string, id: string, time: number): boolean {
+    if ((this.logs.get(other)?.length ?? 0) === 0) return false
+    if (this.agreements.get(id)?.positions.some((p) => p.log === other)) return false
+    const cap = this.capacity.get(other)
+    return !cap || cap.since > time
   }
 
   /** What `issuer` owes of `resource` at time `at`: unexpired root legs less what was consumed. */
@@ -856,6 +882,20 @@ export class LedgerState {
         if (p) return new QuidError(p.code, p.message)
       }
     }
+    // Only b, the acceptor, checks a's capacity: in the exchange b appends first and a appends only
+    // once b's countersignature shows b's log has it (docs/PROTOCOL.md), so b's legs were already
+    // judged in b's own log, while a's copy of b's log may still lag behind and refuse an honest
+    // barter. b's check needs a's log followed; one never seen refuses nothing here (the exchange
+    // refuses a proposer whose capacity it cannot see before it signs, responder.ts).
+    if (r.type === 'agreement' && toHex(r.b) === log) {
+      const a = toHex(r.a)
+      if (this.counterpartyLacksCapacity(a, toHex(signed.id), r.time))
+        return new QuidError(
+          ErrorCodes.COUNTERPARTY_NO_CAPACITY,
+          `${a.slice(0, 8)} had published no capacity by the agreement's time: its legs would be void`,
+          { counterparty: a }
+        )
+    }
     if (r.type === 'transfer') {
       const parent = toHex(r.claim)
       const status = this.claimStatus(parent, r.time)
@@ -1088,10 +1128,13 @@ export class LedgerState {
 
   /**
    * Agreements accepted in one party's log but not in the other's, among the logs in `given`
-   * (without the other party's log nothing can be said). Not a rule the ledger enforces: the other
-   * party may simply not have appended it yet; the auditor reports it (docs/AUDIT.md).
+   * (without the other party's log nothing can be said), each reported once. When the other party
+   * had no capacity by the agreement's time, its legs could never stand and not
+   * appending was right: the party that appended it is at fault (`counterparty-no-capacity`).
+   * Otherwise the other party signed and did not append (`unsettled`; not a rule the ledger
+   * enforces, since it may simply not have appended it yet). docs/AUDIT.md section 5.1.
    */
-  unsettledAgreements(given: ReadonlySet<string>, cut: ReadonlySet<string> = NONE): Violation[] {
+  oneSidedAgreements(given: ReadonlySet<string>, cut: ReadonlySet<string> = NONE): Violation[] {
     const out: Violation[] = []
     for (const ag of this.agreements.values()) {
       if (!given.has(ag.a) || !given.has(ag.b)) continue
@@ -1099,6 +1142,19 @@ export class LedgerState {
       if (logs.size !== 1) continue
       const missing = logs.has(ag.a) ? ag.b : ag.a
       if (cut.has(missing)) continue
+      const holder = logs.has(ag.a) ? ag.a : ag.b
+      if (this.counterpartyLacksCapacity(missing, ag.id, ag.time)) {
+        out.push({
+          code: ErrorCodes.COUNTERPARTY_NO_CAPACITY,
+          message: `agreement ${ag.id.slice(0, 12)} in ${holder.slice(0, 8)}'s log takes legs from ${missing.slice(0, 8)}, which had published no capacity by its time`,
+          records: [ag.id],
+          positions: [...ag.positions],
+          culprit: holder,
+          // The other party's first leg in leg order: one that could never stand.
+          claim: ag.claims.find((c) => this.claims.get(c)?.issuer === missing)
+        })
+        continue
+      }
       out.push({
         code: ErrorCodes.UNSETTLED,
         message: `agreement ${ag.id.slice(0, 12)} is in ${[...logs][0]?.slice(0, 8)}'s log but not in ${missing.slice(0, 8)}'s`,

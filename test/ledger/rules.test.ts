@@ -266,6 +266,60 @@ test('capacity: an issuer needs published capacity and never owes more than it',
   t.same(w.replayCodes(), ['over-capacity'])
 })
 
+test('counterparty-no-capacity: the acceptor refuses legs of a proposer with no capacity in its log', async (t) => {
+  // B (the acceptor, who appends first) follows A's log: it has an entry but no capacity yet.
+  const w = new World()
+  w.put(B, w.sign(build.capacity(B.publicKey, 100, { cpu: 100n }, T0), B))
+  const seen = (time: number): SignedRecord =>
+    w.sign(
+      build.checkpoint(A.publicKey, w.logs.get(hex(A))?.length ?? 0, new Uint8Array(32), time),
+      A
+    )
+  const barter = (time: number): SignedRecord =>
+    w.sign(
+      build.agreement({
+        a: A.publicKey,
+        b: B.publicKey,
+        give: { disk: 10n },
+        want: { cpu: 10n },
+        time
+      }),
+      A,
+      B
+    )
+  const early = barter(T0 + 10)
+  t.equal(w.check(B, early), null, "A's log never seen: nothing to judge it by here")
+  w.put(A, seen(T0))
+  t.equal(w.check(B, early), 'counterparty-no-capacity')
+  t.equal(w.check(A, early), 'no-capacity', "A's own ledger refuses its own legs")
+  w.put(A, w.sign(build.capacity(A.publicKey, 100, { disk: 100n }, T0 + 20), A))
+  t.equal(
+    w.check(B, early),
+    'counterparty-no-capacity',
+    'capacity stamped after the agreement does not help'
+  )
+  t.equal(w.check(B, barter(T0 + 20)), null, "capacity stamped at the agreement's time does")
+  const forced = w.force(B, early)
+  t.same(forced.codes, [], "B's log alone cannot show it: the whole set of logs does")
+  const v = replay(
+    [...w.logs].map(([id, entries]) => ({ id, entries })),
+    { now: w.now, unsettled: true }
+  ).violations
+  t.same(
+    v.map((x) => [x.code, x.culprit, x.records, x.positions, x.claim]),
+    [
+      [
+        'counterparty-no-capacity',
+        hex(B),
+        [toHex(early.id)],
+        [{ log: hex(B), index: 1 }],
+        toHex(claim(early, 0))
+      ]
+    ],
+    'reported once, against the party that appended it, instead of unsettled'
+  )
+})
+
 test('capacity frees up as IOUs expire and as cpu is used', async (t) => {
   const w = new World()
   w.put(A, w.sign(build.capacity(A.publicKey, 100, { cpu: 10n }, T0), A))
