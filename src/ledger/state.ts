@@ -576,16 +576,15 @@ export class LedgerState {
   }
 
   /**
-   * Whether `other`'s legs of agreement `id` (stamped `time`) could never stand, as far as the logs
-   * seen here show: `other`'s log holds entries but has not accepted the agreement (had it, its own
+   * Whether `other`'s legs of agreement `id` (stamped `time`) could never stand, judged from
+   * `other`'s log as this state holds it: the log has not accepted the agreement (had it, its own
    * log would judge its legs, 10.3), and `other` had adopted no capacity stamped at or before the
-   * agreement's time. A log with no entry seen proves nothing: it may be one this state lacks.
-   * The one rule behind the ledger's refusal (strictProblem) and the auditor's violation
-   * (oneSidedAgreements), `counterparty-no-capacity` in docs/FORMAT.md 10.8 and 10.10. Each party
-   * of an agreement issues at least one leg (a barter gives something each way, section 5.2).
+   * agreement's time. Each party of an agreement issues at least one leg (a barter gives something
+   * each way, section 5.2). The one rule behind the ledger's refusal (strictProblem) and the
+   * auditor's violation (oneSidedAgreements), `counterparty-no-capacity` in docs/FORMAT.md 10.8 and
+   * 10.10; each caller first settles that the log it holds is one to judge by.
    */
   private counterpartyLacksCapacity(other: string, id: string, time: number): boolean {
-    if ((this.logs.get(other)?.length ?? 0) === 0) return false
     if (this.agreements.get(id)?.positions.some((p) => p.log === other)) return false
     const cap = this.capacity.get(other)
     return !cap || cap.since > time
@@ -885,11 +884,12 @@ export class LedgerState {
     // Only b, the acceptor, checks a's capacity: in the exchange b appends first and a appends only
     // once b's countersignature shows b's log has it (docs/PROTOCOL.md), so b's legs were already
     // judged in b's own log, while a's copy of b's log may still lag behind and refuse an honest
-    // barter. b's check needs a's log followed; one never seen refuses nothing here (the exchange
-    // refuses a proposer whose capacity it cannot see before it signs, responder.ts).
+    // barter. b's check needs a's log followed: a log of which this state holds no entry may just
+    // not have been fetched, and refuses nothing here (the exchange refuses a proposer whose
+    // capacity it cannot see before it signs, responder.ts).
     if (r.type === 'agreement' && toHex(r.b) === log) {
       const a = toHex(r.a)
-      if (this.counterpartyLacksCapacity(a, toHex(signed.id), r.time))
+      if (this.logLength(a) > 0 && this.counterpartyLacksCapacity(a, toHex(signed.id), r.time))
         return new QuidError(
           ErrorCodes.COUNTERPARTY_NO_CAPACITY,
           `${a.slice(0, 8)} had published no capacity by the agreement's time: its legs would be void`,
@@ -1143,6 +1143,7 @@ export class LedgerState {
       const missing = logs.has(ag.a) ? ag.b : ag.a
       if (cut.has(missing)) continue
       const holder = logs.has(ag.a) ? ag.a : ag.b
+      // The other party's log was given whole (the caller's word), so its absences count.
       if (this.counterpartyLacksCapacity(missing, ag.id, ag.time)) {
         out.push({
           code: ErrorCodes.COUNTERPARTY_NO_CAPACITY,

@@ -318,6 +318,18 @@ test('counterparty-no-capacity: the acceptor refuses legs of a proposer with no 
     ],
     'reported once, against the party that appended it, instead of unsettled'
   )
+  const emptyA = replay(
+    [
+      { id: hex(A), entries: [] },
+      { id: hex(B), entries: w.logs.get(hex(B)) ?? [] }
+    ],
+    { now: w.now, unsettled: true }
+  ).violations
+  t.same(
+    emptyA.map((x) => [x.code, x.culprit]),
+    [['counterparty-no-capacity', hex(B)]],
+    "A's log given whole and empty: no capacity in it (the auditor never gives an empty export)"
+  )
 })
 
 test('capacity frees up as IOUs expire and as cpu is used', async (t) => {
