@@ -42,7 +42,11 @@ interface DataSet {
 const FORMAT = 1
 
 /** The generated history as export files, made once per parameters and kept in the temp dir. */
-async function dataSet(ctx: SuiteContext, entries: number, participants: number): Promise<DataSet> {
+export async function dataSet(
+  ctx: SuiteContext,
+  entries: number,
+  participants: number
+): Promise<DataSet> {
   const dir = join(tmpdir(), `quid-bench-audit-v${FORMAT}-${entries}-${participants}`)
   try {
     const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Omit<
