@@ -135,6 +135,16 @@ test('the packed report reads back as the report, field order included', async (
   t.ok(r.debts.length > 0 && r.guests.length > 0 && r.guests.some((g) => g.usage.length > 0))
   const back = unpack(JSON.parse(JSON.stringify(pack(rest))))
   t.equal(JSON.stringify(back), JSON.stringify(rest))
+  // Amounts too long to be exact as JSON numbers stay strings.
+  const big = {
+    ...rest,
+    debts: rest.debts.map((d, i) => ({ ...d, amount: i ? '18446744073709551615' : '0' })),
+    guests: rest.guests.map((g) => ({
+      ...g,
+      usage: g.usage.map((u) => ({ ...u, cpu: '9007199254740993', net: '999999999999999' }))
+    }))
+  }
+  t.equal(JSON.stringify(unpack(JSON.parse(JSON.stringify(pack(big))))), JSON.stringify(big))
   // A shape it does not know is stored as it is.
   const odd = { ...rest, debts: rest.debts.map((d) => ({ ...d, extra: 1 })) }
   t.same(pack(odd).debts, odd.debts)
