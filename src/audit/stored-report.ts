@@ -32,13 +32,21 @@ export type PackedReport = Omit<StoredReport, 'debts' | 'guests'> & {
   guests: PackedGuests | GuestSummary[]
 }
 
-const DEBT_KEYS = 'issuer,holder,resource,amount'
-const GUEST_KEYS = 'id,host,owner,admitted,reserved,used,ended,void,usage'
-const VECTOR_KEYS = 'cpu,disk,net'
-const USAGE_KEYS = 'time,cpu,disk,net'
+const DEBT_KEYS = ['issuer', 'holder', 'resource', 'amount']
+const GUEST_KEYS = ['id', 'host', 'owner', 'admitted', 'reserved', 'used', 'ended', 'void', 'usage']
+const VECTOR_KEYS = ['cpu', 'disk', 'net']
+const USAGE_KEYS = ['time', 'cpu', 'disk', 'net']
 const GUEST_WIDTH = 12
 
-const keys = (o: object): string => Object.keys(o).join(',')
+/**
+ * Whether `o` has exactly these own fields in this order. Checked on every object, not the first
+ * of a list only: a field set on some objects alone would otherwise be lost.
+ */
+function shaped(o: object, keys: string[]): boolean {
+  let n = 0
+  for (const k in o) if (k !== keys[n++]) return false
+  return n === keys.length
+}
 
 const SMALL = /^(0|[1-9][0-9]{0,14})$/
 /** A decimal amount as a number when that is exact, else the string. */
@@ -75,7 +83,7 @@ function packDebts(debts: Debt[]): PackedDebts | Debt[] {
   const t = interner()
   const rows: Array<number | string> = []
   for (const d of debts) {
-    if (keys(d) !== DEBT_KEYS) return debts
+    if (!shaped(d, DEBT_KEYS)) return debts
     rows.push(t.at(d.issuer), t.at(d.holder), d.resource, amount(d.amount))
   }
   return { ids: t.ids, rows }
@@ -100,11 +108,11 @@ function packGuests(guests: GuestSummary[]): PackedGuests | GuestSummary[] {
   const rows: Array<number | string | null> = []
   const usage: Array<Array<number | string>> = []
   for (const g of guests) {
-    if (keys(g) !== GUEST_KEYS || keys(g.reserved) !== VECTOR_KEYS || keys(g.used) !== VECTOR_KEYS)
+    if (!shaped(g, GUEST_KEYS) || !shaped(g.reserved, VECTOR_KEYS) || !shaped(g.used, VECTOR_KEYS))
       return guests
     const u: Array<number | string> = []
     for (const row of g.usage) {
-      if (keys(row) !== USAGE_KEYS) return guests
+      if (!shaped(row, USAGE_KEYS)) return guests
       u.push(row.time, amount(row.cpu), amount(row.disk), amount(row.net))
     }
     rows.push(g.id, t.at(g.host), t.at(g.owner), g.admitted)
