@@ -9,6 +9,8 @@ import { fromExport, type LogCopy } from '../../src/audit/copies.js'
 import { decodeExport } from '../../src/audit/export-format.js'
 import type { AuditReport } from '../../src/audit/report.js'
 import { pack, unpack } from '../../src/audit/stored-report.js'
+import { copyDigest } from '../../src/audit/reuse.js'
+import { toHex } from '../../src/core/bytes.js'
 import {
   capacity,
   cleanWorld,
@@ -149,4 +151,24 @@ test('the packed report reads back as the report, field order included', async (
   const odd = { ...rest, debts: rest.debts.map((d) => ({ ...d, extra: 1 })) }
   t.same(pack(odd).debts, odd.debts)
   t.equal(JSON.stringify(unpack(JSON.parse(JSON.stringify(pack(odd))))), JSON.stringify(odd))
+})
+
+test('copies whose entries are not one file (replicated logs) are digested and reused alike', async (t) => {
+  const path = join(await tmp(t), 'audit-cache.json')
+  const { writers } = await cleanWorld(t)
+  const files = await copiesOf(writers)
+  const loose = (c: LogCopy): LogCopy => ({
+    ...c,
+    entries: c.entries.map((e) => new Uint8Array(e))
+  })
+  for (const c of files) t.same(copyDigest(loose(c)), copyDigest(c), 'the same framing hashed')
+  // As loadLogs gives them: no stated roots, no layout, entries one by one.
+  const replicated = (): LogCopy[] =>
+    files.map((c) => ({ ...loose(c), roots: null, layout: null, source: `log:${c.id}` }))
+  t.not(toHex(copyDigest(replicated()[0] as LogCopy)), toHex(copyDigest(files[0] as LogCopy)))
+  const first = await both(path, replicated())
+  t.equal(result(first.cached), result(first.cold))
+  const again = await both(path, replicated())
+  t.equal(again.cached.stats.reused, true)
+  t.equal(result(again.cached), result(first.cold))
 })
