@@ -20,8 +20,8 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { QuidError, ErrorCodes } from '../core/errors.js'
 import type { SignedHead } from '../ledger/logs.js'
-import { REPORT_VERSION, type AuditReport } from './report.js'
-import { pack, unpack, type PackedReport } from './stored-report.js'
+import { REPORT_VERSION } from './report.js'
+import { pack, unpack, type PackedReport, type StoredReport } from './stored-report.js'
 
 /** 2: the `format` marker and the stored report. Version 1 files are discarded and rewritten. */
 export const CACHE_VERSION = 2
@@ -33,9 +33,6 @@ export interface CachedLog {
   /** Positions below head.length whose entries did not verify. */
   bad: number[]
 }
-
-/** A report without its `stats` (those describe the run, not the logs). */
-export type StoredReport = Omit<AuditReport, 'stats'>
 
 export interface CachedReport {
   /** Hex BLAKE2b-256 of the inputs the report was computed from (reuse.ts). */

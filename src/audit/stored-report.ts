@@ -10,8 +10,10 @@
  * same. An object of a shape this module does not know (a field added to the report one day) is
  * not packed: its list is stored as it is.
  */
-import type { StoredReport } from './cache.js'
-import type { Debt, GuestSummary } from './report.js'
+import type { AuditReport, Debt, GuestSummary } from './report.js'
+
+/** A report without its `stats` (those describe the run, not the logs). */
+export type StoredReport = Omit<AuditReport, 'stats'>
 
 export interface PackedDebts {
   ids: string[]
