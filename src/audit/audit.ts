@@ -346,7 +346,7 @@ function keep(
   const key = inputKey(inputs)
   if (!key) return
   const { stats: _, ...rest } = report
-  // Not copied (a million entries make a report of about 130 MB): audit() writes the file before
+  // Not copied (a million entries make a report of about 155 MB of JSON): audit() writes the file before
   // it returns, and an AuditCache reused in memory is the caller's to keep unmodified.
   cache.setReport(key, rest)
 }
