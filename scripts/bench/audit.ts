@@ -42,7 +42,11 @@ interface DataSet {
 const FORMAT = 1
 
 /** The generated history as export files, made once per parameters and kept in the temp dir. */
-async function dataSet(ctx: SuiteContext, entries: number, participants: number): Promise<DataSet> {
+export async function dataSet(
+  ctx: SuiteContext,
+  entries: number,
+  participants: number
+): Promise<DataSet> {
   const dir = join(tmpdir(), `quid-bench-audit-v${FORMAT}-${entries}-${participants}`)
   try {
     const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Omit<
@@ -165,8 +169,12 @@ async function run(ctx: SuiteContext): Promise<Figure[]> {
   ctx.progress('raw Ed25519 verify on all cores')
   const rawBefore = await rawVerify(ctx.quick ? 1000 : 3000)
 
-  const fullAudit = async (cache: AuditCache): Promise<{ ms: number; verified: number }> => {
+  // The cache is read inside the timing: a re-audit's time includes reading what it reuses.
+  const fullAudit = async (
+    openCache: () => Promise<AuditCache>
+  ): Promise<{ ms: number; verified: number; reused: boolean }> => {
     const start = performance.now()
+    const cache = await openCache()
     const loaded = await loadFiles(data.files)
     const report = await audit(loaded.copies, loaded.problems, {
       now: data.now,
@@ -180,15 +188,15 @@ async function run(ctx: SuiteContext): Promise<Figure[]> {
       )
     if (report.stats.entries !== data.entries)
       throw new Error(`audited ${report.stats.entries} of ${data.entries} entries`)
-    return { ms, verified: report.stats.verified }
+    return { ms, verified: report.stats.verified, reused: report.stats.reused }
   }
   const cachePath = join(data.dir, `cache-${process.pid}.json`)
   await rm(cachePath, { force: true })
   try {
     ctx.progress('audit, nothing cached')
-    const first = await fullAudit(await AuditCache.open(cachePath))
+    const first = await fullAudit(() => AuditCache.open(cachePath))
     ctx.progress('re-audit with the checkpoint cache')
-    const again = await fullAudit(await AuditCache.open(cachePath))
+    const again = await fullAudit(() => AuditCache.open(cachePath))
     ctx.progress('raw Ed25519 verify on all cores, again')
     const rawAfter = await rawVerify(ctx.quick ? 1000 : 3000)
     const raw = rawAfter.perSec > rawBefore.perSec ? rawAfter : rawBefore
@@ -260,7 +268,7 @@ async function run(ctx: SuiteContext): Promise<Figure[]> {
         name: 'reauditEntriesPerSec',
         value: (data.entries * 1000) / again.ms,
         unit: 'entries/s',
-        note: `the same audit again with the checkpoint cache (${again.verified} signatures verified): hashes and replay only`
+        note: `the same audit again with the checkpoint cache (${again.verified} signatures verified${again.reused ? ', the stored report reused' : ''}): cache and files read, every copy digested`
       },
       {
         name: 'auditSeconds',

@@ -23,6 +23,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.KEY_FILE_EXISTS,
   ErrorCodes.KEY_FILE_INVALID,
   ErrorCodes.KEY_FILE_PERMISSIONS,
+  ErrorCodes.CACHE_INVALID,
   ErrorCodes.LOCKED
 ])
 

@@ -7,6 +7,9 @@
  * Verification runs on worker threads while this thread replays: copies are taken in id order,
  * and each is proven and replayed as soon as its entries are verified, so replay overlaps the
  * verification of the copies after it.
+ *
+ * With a cache file, an audit whose inputs have the key of the last one (reuse.ts) returns that
+ * report with fresh stats, and does nothing else: nothing is hashed, verified or replayed.
  */
 import { availableParallelism } from 'node:os'
 import { ErrorCodes } from '../core/errors.js'
@@ -14,10 +17,18 @@ import { toHex } from '../core/bytes.js'
 import { Replay } from '../ledger/replay.js'
 import type { SignedHead } from '../ledger/logs.js'
 import { AuditCache } from './cache.js'
+import type { StoredReport } from './stored-report.js'
+import { copyDigest, inputKey } from './reuse.js'
 import { VerifyPool } from './pool.js'
 import { prove, type Proven } from './proof.js'
 import { rootsFromLeaves, treeHash } from './tree.js'
-import { buildReport, type AuditReport, type GuestSummary, type LogSummary } from './report.js'
+import {
+  buildReport,
+  type AuditReport,
+  type AuditStats,
+  type GuestSummary,
+  type LogSummary
+} from './report.js'
 import type { LogCopy } from './copies.js'
 import type { AuditViolation } from './violation.js'
 import type { ResourceVector } from '../ledger/records.js'
@@ -53,6 +64,8 @@ interface Checked {
   done: Promise<void>
   /** Entries below a cached head: hashed only, until the cache is shown to apply. */
   skip: number
+  /** JSON of the violations the cache's head of this log gave (rewrite()). */
+  rewrites: string
 }
 
 /** Record type tag of an agreement (docs/FORMAT.md section 4). */
@@ -68,6 +81,18 @@ export async function audit(
   const now = opts.now ?? Date.now()
   const cache = opts.cache ?? AuditCache.none()
   const progress = opts.onProgress ?? (() => {})
+  // Digests only for a cache that is kept: they serve nothing else.
+  const digests = cache.path ? copies.map(copyDigest) : null
+  const key = digests ? inputKey({ copies, digests, problems, now, cache }) : null
+  const stored = key ? cache.report(key) : null
+  if (stored) {
+    const entries = copies.reduce((n, c) => n + c.entries.length, 0)
+    const stats = { copies: copies.length + problems.length, entries, verified: 0, cached: entries }
+    const report = withStats(stored, { ...stats, workers: 0, reused: true, ms: 0 })
+    report.stats.ms = Math.round(performance.now() - started)
+    progress({ phase: 'report', done: 1, total: 1 })
+    return report
+  }
   const pool = opts.pool ?? new VerifyPool(opts.workers ?? availableParallelism())
   const ordered = [...copies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const violations: AuditViolation[] = [...problems]
@@ -91,7 +116,9 @@ export async function audit(
     for (const c of checked) {
       await c.done
       await settleCache(c, cache, pool)
-      violations.push(...c.proven.problems.map((p) => narrow(p, c)), ...rewrite(c, cache))
+      const rewrites = rewrite(c, cache)
+      c.rewrites = JSON.stringify(rewrites)
+      violations.push(...c.proven.problems.map((p) => narrow(p, c)), ...rewrites)
       // Each distinct version of a log is replayed once, and only as far as it is bound to its head.
       const n = c.proven.authentic
       const key = `${c.copy.id}:${n}:${c.proven.head?.treeHash}`
@@ -118,16 +145,18 @@ export async function audit(
 
   progress({ phase: 'report', done: 0, total: 1 })
   updateCache(checked, cache, violations)
-  await cache.save()
   const stats = {
     copies: copies.length + problems.length,
     entries: checked.reduce((n, c) => n + c.copy.entries.length, 0),
     verified: checked.reduce((n, c) => n + c.copy.entries.length - c.cached, 0),
     cached: checked.reduce((n, c) => n + c.cached, 0),
     workers: pool.size,
+    reused: false,
     ms: 0
   }
   const report = buildReport(result.state, violations, summarize(checked), timeline, stats, now)
+  if (digests && key) keep(report, checked, cache, { copies, digests, problems, now, cache })
+  await cache.save()
   report.stats.ms = Math.round(performance.now() - started)
   progress({ phase: 'report', done: 1, total: 1 })
   return report
@@ -158,7 +187,8 @@ function dispatch(
       proven: null as unknown as Proven,
       cached: 0,
       done: Promise.resolve(),
-      skip
+      skip,
+      rewrites: '[]'
     }
     const dup = new Uint8Array(n)
     const sameAs: Array<{ i: number; of: { c: Checked; i: number } }> = []
@@ -297,6 +327,34 @@ function updateCache(checked: Checked[], cache: AuditCache, violations: AuditVio
     })
     cache.set(c.copy.id, { head, bad })
   }
+}
+
+/**
+ * Stores the report under the key of its inputs as the cache now stands (updated by this audit),
+ * which is the key the next audit of the same inputs computes. That is sound only if the updated
+ * cache would have given this same report: the cache changes a report only through rewrite()
+ * (its other use, skipping signatures, changes no verdict), so every copy's rewrite() verdicts
+ * are compared under the new heads. When they differ the report is not stored.
+ */
+function keep(
+  report: AuditReport,
+  checked: Checked[],
+  cache: AuditCache,
+  inputs: Parameters<typeof inputKey>[0]
+): void {
+  if (checked.some((c) => JSON.stringify(rewrite(c, cache)) !== c.rewrites)) return
+  const key = inputKey(inputs)
+  if (!key) return
+  const { stats: _, ...rest } = report
+  // Not copied (a million entries make a report of about 155 MB of JSON): audit() writes the file before
+  // it returns, and an AuditCache reused in memory is the caller's to keep unmodified.
+  cache.setReport(key, rest)
+}
+
+/** A stored report with this run's stats, its fields in buildReport()'s order. */
+function withStats(stored: StoredReport, stats: AuditStats): AuditReport {
+  const { version, now, ok, ...rest } = stored
+  return { version, now, ok, stats, ...rest }
 }
 
 function summarize(checked: Checked[]): LogSummary[] {

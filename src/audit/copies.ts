@@ -31,16 +31,28 @@ export interface Loaded {
   problems: AuditViolation[]
 }
 
+/** Files read ahead while earlier ones are decoded: I/O waits were a fifth of a re-audit. */
+const READ_AHEAD = 8
+
 /** Reads export files; a malformed one is reported (export-invalid, offset, field), not thrown. */
 export async function loadFiles(paths: string[]): Promise<Loaded> {
   const out: Loaded = { copies: [], problems: [] }
-  for (const path of paths) {
-    let bytes: Uint8Array
-    try {
-      bytes = new Uint8Array(await readFile(path))
-    } catch (err) {
-      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `cannot read ${path}: ${(err as Error).message}`)
-    }
+  const read = (path: string): Promise<Uint8Array> => {
+    const p = readFile(path).then(
+      (b) => new Uint8Array(b),
+      (err: Error) => {
+        throw new QuidError(ErrorCodes.BAD_ARGUMENT, `cannot read ${path}: ${err.message}`)
+      }
+    )
+    // Awaited in order below; one that fails while an earlier one is awaited is not unhandled.
+    p.catch(() => {})
+    return p
+  }
+  const ahead = paths.slice(0, READ_AHEAD).map(read)
+  for (const [i, path] of paths.entries()) {
+    const bytes = await (ahead[i] as Promise<Uint8Array>)
+    const next = paths[i + READ_AHEAD]
+    if (next !== undefined) ahead.push(read(next))
     const copy = fromExport(bytes, path)
     if ('code' in copy) out.problems.push(copy)
     else out.copies.push(copy)

@@ -62,6 +62,8 @@ export interface AuditStats {
   /** Entries an earlier audit had verified (checkpoint cache). */
   cached: number
   workers: number
+  /** The report of an earlier audit of the same inputs, returned from the cache (cache.ts). */
+  reused: boolean
   ms: number
 }
 

@@ -60,6 +60,8 @@ export const ErrorCodes = {
   UNSETTLED: 'unsettled',
   EXPORT_INVALID: 'export-invalid',
   TREE_MISMATCH: 'tree-mismatch',
+  /** `--cache FILE` names a file that is not a quid audit cache (it is left untouched). */
+  CACHE_INVALID: 'cache-invalid',
   // Exchange (network protocol between agents; docs/PROTOCOL.md)
   PROTOCOL: 'protocol-violation',
   AUTH_FAILED: 'auth-failed',

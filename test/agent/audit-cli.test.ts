@@ -119,6 +119,30 @@ test('bad usage: nothing to audit, a missing file, a bad number, a missing parti
   t.match(help.out, /usage: quid audit/)
 })
 
+test('audit --cache naming a file that is not a cache: exit 1, cache-invalid, file untouched', async (t) => {
+  const w = await world(t)
+  const file = join(w.dir, 'a.qlog')
+  t.equal((await run(['export', '--dir', w.a, '--out', file])).code, 0)
+  const garbage = join(w.dir, 'garbage.json')
+  await writeFile(garbage, '{"my": "settings"}\n')
+  const json = await run(['audit', file, '--cache', garbage, '--json'])
+  t.equal(json.code, 1)
+  const error = (JSON.parse(json.out) as { error: { code: string; details: { path: string } } })
+    .error
+  t.equal(error.code, 'cache-invalid')
+  t.equal(error.details.path, garbage)
+  const human = await run(['audit', file, '--cache', garbage])
+  t.equal(human.code, 1)
+  t.match(human.err, /garbage\.json is not a quid audit cache/)
+  t.equal(await readFile(garbage, 'utf8'), '{"my": "settings"}\n', 'the file is untouched')
+  // A real cache: the second audit of the same file returns the stored report.
+  const cache = join(w.dir, 'cache.json')
+  const now = String(Date.now())
+  t.equal((await run(['audit', file, '--cache', cache, '--now', now])).code, 0)
+  const again = await run(['audit', file, '--cache', cache, '--now', now])
+  t.match(again.out, /the same inputs as the cached audit/)
+})
+
 test('export refuses with locked while another holder has the store, which stays intact', async (t) => {
   const w = await world(t)
   const store = new Corestore(join(w.a, 'store'))

@@ -55,6 +55,8 @@ export const auditCommand: Command = {
       values.timeout === undefined
         ? 10_000
         : parseDuration(values.timeout as string, '--timeout', { legacyMs: true })
+    // Before anything is read or fetched: a --cache that names the wrong file is refused at once.
+    const cache = values.cache ? await AuditCache.open(values.cache as string) : AuditCache.none()
     const bar = progressBar(values.json ? null : process.stderr)
     const loaded = await loadFiles(positionals)
     const copies: LogCopy[] = [...loaded.copies]
@@ -73,7 +75,6 @@ export const auditCommand: Command = {
       copies.push(...got.copies)
       problems.push(...got.problems)
     }
-    const cache = values.cache ? await AuditCache.open(values.cache as string) : AuditCache.none()
     const report = await audit(copies, problems, {
       now,
       cache,
@@ -197,7 +198,7 @@ function describe(v: AuditViolation): string {
 function summary(r: AuditReport, html: string | undefined): string {
   const s = r.stats
   const out = [
-    `audited ${r.logs.length} log${r.logs.length === 1 ? '' : 's'} from ${s.copies} cop${s.copies === 1 ? 'y' : 'ies'}: ${s.entries} entries, ${s.verified} verified now, ${s.cached} from earlier audits, ${s.ms} ms`,
+    `audited ${r.logs.length} log${r.logs.length === 1 ? '' : 's'} from ${s.copies} cop${s.copies === 1 ? 'y' : 'ies'}: ${s.entries} entries, ${s.verified} verified now, ${s.cached} from earlier audits${s.reused ? ' (the same inputs as the cached audit: its report)' : ''}, ${s.ms} ms`,
     '',
     'participants (owes now / can use now / capacity):'
   ]
