@@ -44,6 +44,7 @@ import { FollowedList } from './followed.js'
 import { reportError } from '../core/report.js'
 import type { AgentContext, Deployment } from './context.js'
 import type { ResourceVector } from '../ledger/records.js'
+import { settled } from '../core/settle.js'
 
 export interface AgentHostOptions
   extends Partial<Omit<HostOptions, 'ledger' | 'dir' | 'limits' | 'router'>> {
@@ -129,7 +130,8 @@ export class Agent extends ReadyResource implements AgentContext {
     try {
       await this.store.ready()
     } catch (err) {
-      await this.store.close().catch(() => {})
+      // The caller gets ready()'s failure, the cause of any failure to close what did not open.
+      await settled(this.store.close())
       if (/lock/i.test((err as Error).message)) {
         throw new QuidError(ErrorCodes.LOCKED, `an agent is already running for ${this.dir}`)
       }
@@ -224,7 +226,9 @@ export class Agent extends ReadyResource implements AgentContext {
           } catch {
             return
           }
-          void this.router.send(from, to, p.data).catch(() => {})
+          this.router
+            .send(from, to, p.data)
+            .catch((err: unknown) => reportError(this, 'agent: vnet', err))
         }
       }
     })
@@ -278,7 +282,7 @@ export class Agent extends ReadyResource implements AgentContext {
         this.guestPending.set(id, n + 1)
         void host
           .deliverTo(id, formatAddress(from), payload)
-          .catch(() => false)
+          .catch((err: unknown) => this.reportUnlessClosing('agent: deliver', err))
           .finally(() => {
             const left = (this.guestPending.get(id) ?? 1) - 1
             if (left <= 0) this.guestPending.delete(id)
@@ -287,11 +291,19 @@ export class Agent extends ReadyResource implements AgentContext {
         return true
       },
       unreachable: (to, reason) => {
-        void host.notify(id, formatAddress(to), reason).catch(() => false)
+        host
+          .notify(id, formatAddress(to), reason)
+          .catch((err: unknown) => this.reportUnlessClosing('agent: notify', err))
       }
     }
     this.guestEndpoints.set(id, ep)
     return ep
+  }
+
+  /** A host that is closing refuses the calls still queued; anything else is worth a report. */
+  private reportUnlessClosing(source: string, err: unknown): void {
+    if (err instanceof QuidError && err.code === ErrorCodes.CLOSED) return
+    reportError(this, source, err)
   }
 
   /** Participants whose logs prove a claim's path: every issuer and holder above it but us. */
@@ -364,7 +376,7 @@ export class Agent extends ReadyResource implements AgentContext {
       await rename(tmp, this.paths.deployments)
     }
     const next = this.deploymentsWritten.then(write, write)
-    this.deploymentsWritten = next.catch(() => {})
+    this.deploymentsWritten = settled(next)
     return next
   }
 }

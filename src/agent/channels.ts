@@ -27,6 +27,7 @@ import {
   type PathMsg,
   type StopMsg
 } from './deploy-messages.js'
+import { settled } from '../core/settle.js'
 
 export const VNET_PROTOCOL = 'quid/vnet'
 /** A packet's largest encoding: header, two addresses with guests, length prefix, payload. */
@@ -351,13 +352,12 @@ export class DeployChannel implements PeerProtocol {
     const n = this.inflight.get(key) ?? 0
     if (n >= this.opts.maxInflight) return false
     this.inflight.set(key, n + 1)
-    void work()
-      .catch(() => {})
-      .finally(() => {
-        const left = (this.inflight.get(key) ?? 1) - 1
-        if (left <= 0) this.inflight.delete(key)
-        else this.inflight.set(key, left)
-      })
+    // `work` answers its own failures to the peer (deploy/stop above).
+    void settled(work()).then(() => {
+      const left = (this.inflight.get(key) ?? 1) - 1
+      if (left <= 0) this.inflight.delete(key)
+      else this.inflight.set(key, left)
+    })
     return true
   }
 

@@ -22,6 +22,8 @@ import { QuidError, ErrorCodes, type ErrorCode } from '../core/errors.js'
 import { OP_ID, type Operations } from './operations.js'
 
 import type { Json, JsonObject } from './json.js'
+import { isSystemError } from '../core/settle.js'
+import { reportError } from '../core/report.js'
 
 export type { Json, JsonObject } from './json.js'
 
@@ -76,7 +78,7 @@ export class ControlServer extends ReadyResource {
       throw new QuidError(ErrorCodes.LOCKED, `an agent is already running on ${this.path}`)
     }
     // Nothing answers: whatever is there is a stale socket from an agent that died.
-    await unlink(this.path).catch(() => {})
+    await removeSocket(this.path)
     const server = createServer((socket) => this.accept(socket))
     server.maxConnections = this.maxConnections
     await new Promise<void>((resolve, reject) => {
@@ -95,7 +97,7 @@ export class ControlServer extends ReadyResource {
     const server = this.server
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
     for (const s of this.sockets) s.destroy()
-    await unlink(this.path).catch(() => {})
+    await removeSocket(this.path)
   }
 
   private accept(socket: Socket): void {
@@ -108,7 +110,10 @@ export class ControlServer extends ReadyResource {
       this.shutdown.signal.removeEventListener('abort', onShutdown)
       aborted.abort()
     })
-    socket.on('error', () => {})
+    // A client that went away mid-reply is no failure: the socket closes, and 'close' cleans up.
+    socket.on('error', (err) => {
+      if (!isSystemError(err, 'ECONNRESET', 'EPIPE')) reportError(this, 'control: socket', err)
+    })
     readLines(
       socket,
       this.maxLine,
@@ -171,7 +176,10 @@ export class ControlServer extends ReadyResource {
     const ops = op === null ? null : this.operations
     const ctx: CallContext = {
       progress: (update) => {
-        if (ops && op) ops.step(op, update).catch(() => {})
+        if (ops && op)
+          ops
+            .step(op, update)
+            .catch((err: unknown) => reportError(this, 'control: operations', err))
         if (!signal.aborted) send(socket, { id, progress: update })
       },
       signal
@@ -194,7 +202,7 @@ export class ControlServer extends ReadyResource {
     if (ops && op)
       await ops
         .end(op, reply.ok === true, (reply.ok === true ? reply.result : reply.error) as Json)
-        .catch(() => {})
+        .catch((err: unknown) => reportError(this, 'control: operations', err))
     send(socket, reply)
   }
 }
@@ -381,4 +389,13 @@ function fromWire(e: Json | undefined): QuidError {
   }
   const code = (KNOWN_CODES.has(e.code) ? e.code : ErrorCodes.INTERNAL) as ErrorCode
   return new QuidError(code, e.message, isObject(e.details) ? e.details : {})
+}
+
+/** Removes the socket file at `path` if there is one. */
+async function removeSocket(path: string): Promise<void> {
+  try {
+    await unlink(path)
+  } catch (err) {
+    if (!isSystemError(err, 'ENOENT')) throw err
+  }
 }

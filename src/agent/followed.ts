@@ -5,6 +5,7 @@
  * before the first command, not after the next barter or `quid follow`.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'
+import { settled } from '../core/settle.js'
 
 const MAX = 100_000
 
@@ -39,7 +40,7 @@ export class FollowedList {
       await rename(tmp, this.path)
     }
     const next = this.written.then(write, write)
-    this.written = next.catch(() => {})
+    this.written = settled(next)
     return next
   }
 }

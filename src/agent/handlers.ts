@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join, resolve as resolvePath } from 'node:path'
 import { QuidError, ErrorCodes } from '../core/errors.js'
 import { formatId, parseId } from '../crypto/identity.js'
-import { logKey } from '../ledger/logs.js'
+import { logKey, updateFromPeers } from '../ledger/logs.js'
 import { equal, fromHex, toHex } from '../core/bytes.js'
 import {
   RESOURCES,
@@ -606,7 +606,13 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
           : (params.claims as Json[]).map((c) => resolveId(String(c), heldClaims(agent), 'claim'))
       ctx.progress({ step: 'checking claims' })
       // The host's capacity and our claims on it must be known; fetch its log first.
-      await agent.ledger.follow(host).catch(() => {})
+      // What is known of it is checked below either way; the user hears why it may be stale.
+      await agent.ledger.follow(host).catch((err: unknown) =>
+        ctx.progress({
+          step: "the host's log could not be brought up to date",
+          detail: (err as Error).message
+        })
+      )
       const claims = RESOURCES.flatMap((r) => pickClaims(agent, hostKey, r, ask[r], only))
       const follow = new Map<string, Uint8Array>()
       for (const c of claims)
@@ -744,7 +750,7 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
         const log = agent.node.logs.open(id)
         try {
           await log.ready()
-          await log.update().catch(() => false)
+          await updateFromPeers(log)
           const head = await log.head()
           const length = head ? head.length : 0
           for (let i = 0; i < length; i++) {

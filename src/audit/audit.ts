@@ -32,6 +32,7 @@ import {
 import type { LogCopy } from './copies.js'
 import type { AuditViolation } from './violation.js'
 import type { ResourceVector } from '../ledger/records.js'
+import { settled } from '../core/settle.js'
 
 export interface AuditProgress {
   phase: 'verify' | 'replay' | 'report'
@@ -227,7 +228,7 @@ function dispatch(
       c.proven = prove(c.copy, c.hashes)
     })
     // Awaited in order by audit(); a failure of a later copy must not go unhandled meanwhile.
-    c.done.catch(() => {})
+    void settled(c.done)
     return c
   })
 }

@@ -6,10 +6,11 @@
 import { readFile } from 'node:fs/promises'
 import { QuidError, ErrorCodes, isQuidError } from '../core/errors.js'
 import { fromHex, toHex } from '../core/bytes.js'
-import type { LogSource } from '../ledger/logs.js'
+import { updateFromPeers, type LogSource } from '../ledger/logs.js'
 import { decodeExport, type ExportLayout } from './export-format.js'
 import { bareSignature, type Head, type TreeNode } from './tree.js'
 import type { AuditViolation } from './violation.js'
+import { settled } from '../core/settle.js'
 
 export interface LogCopy {
   /** Hex participant id. */
@@ -45,7 +46,7 @@ export async function loadFiles(paths: string[]): Promise<Loaded> {
       }
     )
     // Awaited in order below; one that fails while an earlier one is awaited is not unhandled.
-    p.catch(() => {})
+    void settled(p)
     return p
   }
   const ahead = paths.slice(0, READ_AHEAD).map(read)
@@ -99,7 +100,7 @@ export async function loadLogs(
     const log = source.open(id)
     try {
       await log.ready()
-      await log.update().catch(() => false)
+      await updateFromPeers(log)
       const signed = await log.head()
       const length = signed ? signed.length : 0
       const entries: Uint8Array[] = []

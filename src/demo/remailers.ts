@@ -14,6 +14,7 @@ import { buildCell, chaff, openDelivery, BOX_OVERHEAD, CELL, type Hop } from '..
 import { person, who, type Person, type StepResult, type Story } from './context.js'
 import { guestFile, listing } from './guests.js'
 import { CREDITOR, NEWBIES, PRICE } from './crack.js'
+import { settled } from '../core/settle.js'
 
 /**
  * Joe's cpu credit for the remailer on Alice's machine: enough to start and carry the newbies'
@@ -227,7 +228,8 @@ export async function runOut(story: Story): Promise<StepResult> {
       // 20 ms a cell, most of the story. Well within the per-peer rate (docs/AGENT.md).
       for (let i = 0; i < CELLS_PER_LOOK && !evicted; i++) {
         const n = newbies[sent % newbies.length] as Person
-        await n.client.send(g.remailerA, chaff()).catch(() => {})
+        // Cover traffic: a cell lost on the way is as good as one delivered.
+        await settled(n.client.send(g.remailerA, chaff()))
         sent++
       }
       return evicted !== null

@@ -10,6 +10,7 @@ import { generateKeyPair, writeKeyFile } from '../crypto/identity.js'
 import { startTestnet, type Testnet } from '../exchange/testnet.js'
 import { Agent, type AgentOptions } from '../agent/agent.js'
 import { QuidError, ErrorCodes } from '../core/errors.js'
+import { settled } from '../core/settle.js'
 
 export const MARKET = 'quid-demo'
 
@@ -55,7 +56,7 @@ export class World {
       this.open()
     } catch (err) {
       // Closing began while it started (an interrupt): it must not outlive the world.
-      await agent.close().catch(() => {})
+      await settled(agent.close())
       throw err
     }
     return agent

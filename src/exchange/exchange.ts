@@ -48,6 +48,8 @@ import { paymentNonce, priceResource, purchaseNonce } from './purchase.js'
 import { Responder, ZERO_SIGNATURE } from './responder.js'
 import type { Node } from './node.js'
 import type { Peer } from './peer.js'
+import { settled } from '../core/settle.js'
+import { reportError } from '../core/report.js'
 
 export interface ExchangeOptions {
   node: Node
@@ -398,7 +400,8 @@ export class Exchange extends ReadyResource {
     const peer = this.node.peer(out.peer)
     if (peer) peer.send('propose', { entry: out.entry })
     // Not connected: find it; the 'peer' event re-sends (greet).
-    else this.node.reach(fromHex(out.peer, 32), this.timeouts.reachMs).catch(() => {})
+    // A reach that fails leaves the proposal to its own timeout, which its caller hears.
+    else void settled(this.node.reach(fromHex(out.peer, 32), this.timeouts.reachMs))
   }
 
   private async end(out: Outgoing, err: QuidError | null, signed?: SignedRecord): Promise<void> {
@@ -406,7 +409,7 @@ export class Exchange extends ReadyResource {
     this.outgoing.delete(out.id)
     await this.journal
       .append({ op: 'ended', id: out.id, ok: err === null, ...(err ? { code: err.code } : {}) })
-      .catch(() => {})
+      .catch((e: unknown) => reportError(this, 'exchange: journal', e))
     const waiters = out.waiters.splice(0)
     if (err) {
       for (const w of waiters) w.reject(err)

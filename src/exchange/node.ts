@@ -26,6 +26,7 @@ import { Peer } from './peer.js'
 import { marketTopic, participantTopic } from './topics.js'
 import { SwarmLogs } from './swarm-logs.js'
 import type { AnyMessage } from './messages.js'
+import { reportError } from '../core/report.js'
 
 export type Bootstrap = Array<string | { host: string; port: number }>
 
@@ -155,7 +156,7 @@ export class Node extends ReadyResource {
     const hex = toHex(topic)
     if (!this.topics.delete(hex)) return
     // Leaving stops looking the participant up; a connection to it stays open.
-    this.swarm.leave(topic).catch(() => {})
+    this.swarm.leave(topic).catch((err: unknown) => reportError(this, 'node: leave', err))
   }
 
   /** Leaves destination topics unused for `destinationTopicMs` whose participant is not connected. */
@@ -303,7 +304,7 @@ export class Node extends ReadyResource {
     const noiseKey = toHex(conn.remotePublicKey)
     this.admissions.delete(noiseKey)
     if (this.closing || this.bans.has(noiseKey)) {
-      conn.on('error', () => {})
+      conn.on('error', refused)
       conn.destroy()
       return
     }
@@ -355,3 +356,9 @@ export class Node extends ReadyResource {
     this.emit('peer', peer)
   }
 }
+
+/**
+ * The `error` handler of a connection refused as it opened (a banned peer, a closing node): it is
+ * destroyed at once, and what it reports is the echo of that.
+ */
+function refused(_err: unknown): void {}

@@ -23,6 +23,8 @@ import { withinCapacity, type AcceptancePolicy } from './policy.js'
 import { findPayment, provePayment, type Payment } from './purchase.js'
 import { inOrder, roles, type CoSigned } from './cosigned.js'
 import type { Peer } from './peer.js'
+import { settled } from '../core/settle.js'
+import { reportError } from '../core/report.js'
 
 /** The acceptor's slot of a proposal is zero until it signs. */
 export const ZERO_SIGNATURE = new Uint8Array(64)
@@ -153,7 +155,8 @@ export class Responder {
     // The proposer's legs must stand under the ledger's rules, checked before we sign or append:
     // legs of an issuer without capacity are void, and we would owe for nothing (docs/PROTOCOL.md,
     // section 5). Its capacity is in its log, which we bring up to date first.
-    if (r.type === 'agreement') await this.ledger.follow(peer.id as Uint8Array).catch(() => {})
+    // One that cannot be brought up to date is checked as it is: a capacity not seen refuses.
+    if (r.type === 'agreement') await settled(this.ledger.follow(peer.id as Uint8Array))
     if (!withinCapacity(this.ledger, sides.a, ctx.peer)) {
       throw this.ledger.capacity(ctx.peer)
         ? new QuidError(ErrorCodes.OVER_CAPACITY, 'what you would issue is beyond your capacity')
@@ -242,6 +245,6 @@ export class Responder {
     this.ledger
       .follow(peer.id as Uint8Array)
       .then(() => this.events.emit('done', id, peer.key))
-      .catch(() => {})
+      .catch((err: unknown) => reportError(this.events, 'exchange: follow', err))
   }
 }

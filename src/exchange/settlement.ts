@@ -6,6 +6,7 @@ import { equal, fromHex, toHex } from '../core/bytes.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { ClaimStatus } from '../ledger/claims.js'
 import { sleep, withTimeout } from './wait.js'
+import { settled } from '../core/settle.js'
 
 /** Is this agreement in both parties' logs, as far as the ledger has seen? */
 export function isSettled(ledger: Ledger, id: string): boolean {
@@ -27,7 +28,8 @@ async function until(
     const key = log()
     const left = deadline - Date.now()
     if (!key || left <= 0) return seen()
-    await withTimeout(ledger.follow(key), left, 'sync').catch(() => {})
+    // A sync that fails or times out is tried again until the deadline; the caller reports that.
+    await settled(withTimeout(ledger.follow(key), left, 'sync'))
     if (!seen()) await sleep(Math.min(50, Math.max(0, deadline - Date.now())))
   }
   return true

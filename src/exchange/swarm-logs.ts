@@ -13,6 +13,7 @@ import {
   type SignedHead
 } from '../ledger/logs.js'
 import type Corestore from 'corestore'
+import { settled } from '../core/settle.js'
 
 /** What the logs need of the node (node.ts implements it; named here so neither imports the other). */
 export interface LogLookup {
@@ -61,10 +62,8 @@ class SwarmLog implements ParticipantLog {
 
   async update(): Promise<boolean> {
     const done = this.node.store.findingPeers()
-    const found = this.node
-      .lookup(this.participant)
-      .catch(() => {})
-      .finally(done)
+    // A lookup that fails finds no peer, which update() reports as nothing new.
+    const found = settled(this.node.lookup(this.participant)).finally(done)
     try {
       return await this.inner.update()
     } finally {

@@ -8,6 +8,7 @@ import { fromHex } from '../core/bytes.js'
 import * as build from '../ledger/build.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { EvictReason, ResourceVector } from '../ledger/records.js'
+import { settled } from '../core/settle.js'
 
 const same = (a: ResourceVector, b: ResourceVector): boolean =>
   a.cpu === b.cpu && a.disk === b.disk && a.net === b.net
@@ -30,7 +31,7 @@ export class Book {
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn)
-    this.queue = run.catch(() => {})
+    this.queue = settled(run)
     return run
   }
 

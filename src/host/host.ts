@@ -37,6 +37,7 @@ import type { EvictEvent, GuestInfo, Guest, HostOptions } from './types.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { EvictReason, ResourceVector } from '../ledger/records.js'
 import type { Amounts } from '../ledger/amounts.js'
+import { settled } from '../core/settle.js'
 
 export type { Packet, GuestRouter, HostOptions, GuestInfo, EvictEvent } from './types.js'
 export { signStop } from './requests.js'
@@ -198,10 +199,10 @@ export class Host extends ReadyResource {
     this.hibernation.close()
     if (this.heapTimer) clearInterval(this.heapTimer)
     for (const g of this.guests.values()) this.traffic.clearTimers(g)
-    await Promise.all([...this.guests.values()].map((g) => g.chain.catch(() => {})))
-    await this.pool.recovering.catch(() => {})
+    await Promise.all([...this.guests.values()].map((g) => settled(g.chain)))
+    await settled(this.pool.recovering)
     // Usage so far goes to the log; the guests themselves resume when the host starts again.
-    await this.flushUsage().catch(() => {})
+    await this.flushUsage().catch((err: unknown) => this.report(err))
     await this.pool.close()
     // Closed cleanly: the next start is no revival after a crash (restore.ts).
     await cleanShutdown([...this.guests.values()].map((g) => g.dir)).catch((e) => this.report(e))
@@ -292,7 +293,7 @@ export class Host extends ReadyResource {
         await writeFile(join(dir, 'code.js'), source)
       } catch (err) {
         // Admitted but cannot be kept: release the reservation at once rather than at a restart.
-        await rm(dir, { recursive: true, force: true }).catch(() => {})
+        await rm(dir, { recursive: true, force: true }).catch((e: unknown) => this.report(e))
         await this.billing.evict(id, { cpu: 0n, disk: 0n, net: 0n }, 'crashed')
         throw new QuidError(
           ErrorCodes.STORAGE,
@@ -332,7 +333,10 @@ export class Host extends ReadyResource {
       }
       const { result, started } = created
       if (result.ended === 'misbehaved' && result.detail) {
-        await this.account(g, result).catch(() => {})
+        // It is evicted there (misbehaved); what its owner hears is why, below.
+        await this.account(g, result).catch((err: unknown) => {
+          if (!(err instanceof QuidError && err.code === ErrorCodes.GUEST_EVICTED)) throw err
+        })
         throw new QuidError(
           ErrorCodes.BAD_CODE,
           `the guest's code did not load: ${result.detail}`,
@@ -421,7 +425,7 @@ export class Host extends ReadyResource {
       g.lastActive = performance.now()
     }
     const run = g.chain.then(fn, fn).finally(done)
-    g.chain = run.catch(() => {})
+    g.chain = settled(run)
     return run
   }
 

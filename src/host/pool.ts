@@ -11,6 +11,7 @@ import type { Isolation, Place } from './place.js'
 import type { Event } from './protocol.js'
 import type { Guest } from './types.js'
 import type { EvictReason } from '../ledger/records.js'
+import { settled } from '../core/settle.js'
 
 /** What recovery needs from the guests' side (the host). */
 export interface Recovery {
@@ -72,7 +73,8 @@ export class Pool {
   /** Takes an ended guest out of its sandbox and disposes its isolate there. */
   async release(g: Guest): Promise<void> {
     g.sandbox.guests.delete(g.id)
-    if (!g.sandbox.exited) await g.sandbox.request({ op: 'dispose', guest: g.id }).catch(() => {})
+    // A sandbox that dies meanwhile takes the isolate with it; its crash is recovered elsewhere.
+    if (!g.sandbox.exited) await settled(g.sandbox.request({ op: 'dispose', guest: g.id }))
   }
 
   /** Process ids of the sandbox processes (none when guests run in the host's process). */
@@ -92,7 +94,7 @@ export class Pool {
 
   /** Waits out any recovery, then ends every sandbox process. */
   async close(): Promise<void> {
-    await this.recovering.catch(() => {})
+    await settled(this.recovering)
     await Promise.all(this.sandboxes.map((s) => s.close()))
   }
 

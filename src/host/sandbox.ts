@@ -12,6 +12,7 @@ import { dirname, extname, join } from 'node:path'
 import { decodeCallReply, encodeCall, isPacked } from './protocol.js'
 import type { ChildMessage, Event, Request } from './protocol.js'
 import type { OkReply, Place, RequestBody } from './place.js'
+import { settled } from '../core/settle.js'
 
 /** The sandbox process died while requests were outstanding. */
 export class SandboxCrashed extends Error {
@@ -79,7 +80,7 @@ export class Sandbox extends EventEmitter implements Place {
       this.onMessage(isPacked(m) ? decodeCallReply(m) : m)
     )
     // A send to a process that has just died reports here; its exit is handled by onExit.
-    child.on('error', () => {})
+    child.on('error', onExitInstead)
     child.on('exit', (code, signal) => this.onExit(signal ?? `exit ${code}`))
     await ready
   }
@@ -135,7 +136,7 @@ export class Sandbox extends EventEmitter implements Place {
       }
     }
     const run = this.tail.then(go, go)
-    this.tail = run.catch(() => {})
+    this.tail = settled(run)
     return run
   }
 
@@ -155,3 +156,9 @@ export class Sandbox extends EventEmitter implements Place {
     clearTimeout(timer)
   }
 }
+
+/**
+ * The child's `error` handler: a send to a process that has just died reports there, and its exit
+ * is what the sandbox acts on (onExit), so the error adds nothing to it.
+ */
+function onExitInstead(_err: unknown): void {}

@@ -11,6 +11,7 @@ import { packetBytes, type EventPrices } from './prices.js'
 import type { CallResult, Event } from './protocol.js'
 import type { DropKind, Guest, GuestRouter, Packet } from './types.js'
 import type { EvictReason } from '../ledger/records.js'
+import { settled } from '../core/settle.js'
 
 export type CallKind = 'start' | 'message' | 'stop' | 'timer' | 'unreachable'
 
@@ -50,7 +51,8 @@ export class Traffic {
   ) {
     // Default: packets to this host's own guests are delivered, others dropped.
     this.router = router ?? {
-      send: (p) => void this.deliverTo(p.to, p.from, p.data).catch(() => {})
+      send: (p) =>
+        void this.deliverTo(p.to, p.from, p.data).catch((err: unknown) => this.calls.report(err))
     }
   }
 
@@ -127,8 +129,8 @@ export class Traffic {
       g.pending--
       if (notice) g.notices--
     }
-    call.then(done, done)
-    call.catch(() => {})
+    // The caller gets `call` itself, with its failure.
+    void settled(call).then(done)
     return call
   }
 

@@ -10,7 +10,13 @@ import ReadyResource from 'ready-resource'
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { LedgerState, type AgreementInfo, type CapacityInfo, type GuestInfo } from './state.js'
-import { CorestoreLogs, type LogSource, type ParticipantLog, type SignedHead } from './logs.js'
+import {
+  CorestoreLogs,
+  updateFromPeers,
+  type LogSource,
+  type ParticipantLog,
+  type SignedHead
+} from './logs.js'
 import { decodeEntry } from './codecs.js'
 import { QuidError, ErrorCodes } from '../core/errors.js'
 import { equal, toHex } from '../core/bytes.js'
@@ -21,6 +27,8 @@ import type { KeyPair } from '../crypto/identity.js'
 import type { LedgerRecord, ResourceVector, SignedRecord } from './records.js'
 import type { Position, Violation } from './violations.js'
 import type { ClaimInfo, ClaimStatus } from './claims.js'
+import { settled } from '../core/settle.js'
+import { reportError } from '../core/report.js'
 
 export interface LedgerOptions {
   /** Where other participants' logs come from; default: this ledger's own Corestore. */
@@ -101,8 +109,8 @@ export class Ledger extends ReadyResource {
     // Close followed logs first: that aborts reads still waiting on peers that may be gone, which
     // would otherwise hold the lock forever.
     for (const f of this.followed.values()) await f.log.close()
-    await this.lock.catch(() => {})
-    for (const f of this.followed.values()) await f.syncing.catch(() => {})
+    await settled(this.lock)
+    for (const f of this.followed.values()) await settled(f.syncing)
     this.followed.clear()
     await this.snapshots.close()
     await this.core.close()
@@ -156,7 +164,7 @@ export class Ledger extends ReadyResource {
   /** Serialises `fn` with every other state change of this ledger. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lock.then(fn, fn)
-    this.lock = run.catch(() => {})
+    this.lock = settled(run)
     return run
   }
 
@@ -264,27 +272,30 @@ export class Ledger extends ReadyResource {
     this.followed.set(key, f)
     this.emit('followed', key)
     log.on('append', () => {
-      f.syncing = f.syncing.then(() => this.pull(key, log)).catch(() => {})
+      // A pull that fails here has no caller: it goes to whoever runs the ledger.
+      f.syncing = f.syncing
+        .then(() => this.pull(key, log))
+        .catch((err: unknown) => reportError(this, 'ledger: follow', err))
     })
     // A truncation says where the log was rewritten. A conflict (two signed histories seen) does
     // not: the other history cannot be read, so nothing the participant signed can be relied on.
     const onRewrite = (from: number, conflicting: SignedHead | null): void => {
-      void this.exclusive(async () => {
+      this.exclusive(async () => {
         const before = this.state.logs.get(key)?.head ?? null
-        const after = conflicting ?? (await log.head().catch(() => null))
+        const after = conflicting ?? (await log.head())
         this.rewrites.push({ key, from, before, after })
         for (const v of this.state.recordRewrite(key, from, before, after)) this.emit('fraud', v)
-      })
+      }).catch((err: unknown) => reportError(this, 'ledger: rewrite', err))
     }
     log.on('truncate', (length) => onRewrite(length, null))
     log.on('conflict', (_length, _fork, head) => onRewrite(0, head))
-    const head = await log.head().catch(() => null)
+    const head = await log.head()
     const info = this.state.logs.get(key)
     if (info && head && !info.head) info.head = head
     if (!opts.localFirst) return this.sync(id)
     f.syncing = f.syncing.then(() => this.pull(key, log))
     await f.syncing
-    this.sync(id).catch(() => {})
+    this.sync(id).catch((err: unknown) => reportError(this, 'ledger: follow', err))
   }
 
   /** Waits for the followed log to catch up with connected peers and applies what is new. */
@@ -293,7 +304,7 @@ export class Ledger extends ReadyResource {
     if (key === this.key) return
     const f = this.followed.get(key)
     if (!f) return this.follow(id)
-    await f.log.update().catch(() => false)
+    await updateFromPeers(f.log)
     f.syncing = f.syncing.then(() => this.pull(key, f.log))
     await f.syncing
   }
@@ -311,7 +322,7 @@ export class Ledger extends ReadyResource {
     const blocks = await Promise.all(Array.from({ length: to - from }, (_, i) => log.get(from + i)))
     const now = this.now()
     blocks.forEach((bytes, i) => this.state.applyEntry(key, from + i, bytes, { now }))
-    const head = await log.head().catch(() => null)
+    const head = await log.head()
     const li = this.state.logs.get(key)
     if (li && head) li.head = head
   }

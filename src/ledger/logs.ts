@@ -5,6 +5,7 @@
 import Hypercore from 'hypercore'
 import type Corestore from 'corestore'
 import { toHex } from '../core/bytes.js'
+import { isSystemError } from '../core/settle.js'
 
 /** A signed head: the author's signature over its log's Merkle root at `length` (and `fork`). */
 export interface SignedHead {
@@ -15,6 +16,20 @@ export interface SignedHead {
   signature: string
   /** For a head taken from a conflicting proof: the proof's tree nodes (index, size, hash hex). */
   nodes?: Array<{ index: number; size: number; hash: string }>
+}
+
+/**
+ * Brings `log` up to date with the peers that answer; false when none could, which is no failure
+ * (what the log holds is then what there is). A request cancelled or timed out, or a session
+ * closed under it, means just that; any other failure (storage) is thrown.
+ */
+export async function updateFromPeers(log: ParticipantLog): Promise<boolean> {
+  try {
+    return await log.update()
+  } catch (err) {
+    if (isSystemError(err, 'REQUEST_CANCELLED', 'REQUEST_TIMEOUT', 'SESSION_CLOSED')) return false
+    throw err
+  }
 }
 
 export interface ParticipantLog {

@@ -24,6 +24,7 @@ import {
   type Packet,
   type UnreachableReason
 } from './packet.js'
+import { reportError } from '../core/report.js'
 
 export interface Endpoint {
   /** Takes a payload addressed to this endpoint; false when its bounded queue is full. */
@@ -167,12 +168,12 @@ export class Router extends EventEmitter {
     const status = this.local(p.to, p.payload, p.from, p.id)
     if (status === 'delivered') return
     // Tell the sender, from the address it tried to reach; nobody answers an `unreachable`.
-    void Promise.resolve(
+    Promise.resolve(
       this.transport.send(
         p.from.agent,
         encodePacket({ kind: 'unreachable', id: p.id, from: p.to, to: p.from, reason: status })
       )
-    ).catch(() => {})
+    ).catch((err: unknown) => reportError(this, 'vnet: unreachable notice', err))
   }
 
   private local(

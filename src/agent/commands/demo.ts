@@ -2,10 +2,12 @@
  * `quid demo`: the 1997 story on an embedded loopback network (src/demo/, README "Run the story").
  */
 import { stat } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { runStory } from '../../demo/story.js'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import type { Command } from './command.js'
+import { isSystemError } from '../../core/settle.js'
 
 export const demoCommand: Command = {
   usage: 'quid demo [--keep] [--json] [--html FILE]',
@@ -54,10 +56,20 @@ export const demoCommand: Command = {
   }
 }
 
+/** What is at `path`, or null if nothing is. */
+async function statIfAny(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path)
+  } catch (err) {
+    if (isSystemError(err, 'ENOENT', 'ENOTDIR')) return null
+    throw err
+  }
+}
+
 async function writable(file: string): Promise<void> {
-  const dir = await stat(dirname(file)).catch(() => null)
+  const dir = await statIfAny(dirname(file))
   if (!dir?.isDirectory())
     throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--html ${file}: no directory ${dirname(file)}`)
-  if ((await stat(file).catch(() => null))?.isDirectory())
+  if ((await statIfAny(file))?.isDirectory())
     throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--html ${file} is a directory`)
 }

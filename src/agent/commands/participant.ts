@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises'
 import Corestore from 'corestore'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { paths } from '../dirs.js'
+import { settled } from '../../core/settle.js'
 
 /** Refuses, with the command to run, a directory that holds no participant. */
 export async function openParticipant(root: string): Promise<void> {
@@ -22,7 +23,8 @@ export async function openStore(path: string): Promise<Corestore> {
   try {
     await store.ready()
   } catch (err) {
-    await store.close().catch(() => {})
+    // The caller gets ready()'s failure, the cause of any failure to close what did not open.
+    await settled(store.close())
     const msg = (err as Error).message
     if (/lock/i.test(msg))
       throw new QuidError(
