@@ -3,6 +3,7 @@
  * `capacity` record, and the bare isolate the `host` benchmark compares admission and metering to.
  */
 import ivm from 'isolated-vm'
+import './v8-flags.js'
 import { cpuNowNs } from './thread-clock.js'
 
 /**
@@ -14,10 +15,21 @@ export const CALIBRATION_CODE =
   'let x = 0; for (let i = 0; i < 5e6; i++) { x = (x + i * 7) ^ (x >>> 3) } x'
 export const CALIBRATION_MI = 50
 
+/** Warm-up ends once the best rating has not risen by more than this for `SETTLED_RUNS` runs. */
+const SETTLED_GAIN = 0.02
+const SETTLED_RUNS = 3
+/** Warm-up gives up after this many runs (the rating is then what it is). */
+const MAX_WARMUP_RUNS = 200
+
 /**
- * Runs the workload once to warm up, then `runs` times on this thread (`applySync`), timing each
- * run with this thread's CPU clock (thread-clock.ts), so that another process competing for the
- * cores does not lower the rating; returns the median rating in MI/s.
+ * Runs the workload until V8 has optimized it, then `runs` times more on this thread
+ * (`applySync`), timing each with this thread's CPU clock (thread-clock.ts), so that another
+ * process competing for the cores does not lower the rating; returns the median in MI/s.
+ *
+ * Why warm up until the rating settles rather than once: V8 optimizes the loop on a background
+ * thread, and while another process keeps the other core busy that thread may not run for many
+ * milliseconds; until it does, the loop runs unoptimized, about 8× slower here, and a rating taken
+ * then is off by as much (docs/HOST.md, "The unit").
  */
 export async function calibrate(runs: number): Promise<{ mips: number; samples: number[] }> {
   const isolate = new ivm.Isolate({ memoryLimit: 16 })
@@ -25,14 +37,25 @@ export async function calibrate(runs: number): Promise<{ mips: number; samples: 
     const context = await isolate.createContext()
     const script = await isolate.compileScript(`(function () { ${CALIBRATION_CODE} })`)
     const fn = (await script.run(context, { reference: true })) as ivm.Reference
-    fn.applySync(undefined, [])
-    const samples: number[] = []
-    for (let i = 0; i < runs; i++) {
+    const rate = (): number => {
       const before = cpuNowNs()
       fn.applySync(undefined, [])
       const seconds = (cpuNowNs() - before) / 1e9
-      samples.push(Math.max(1, Math.round(CALIBRATION_MI / seconds)))
+      return Math.max(1, Math.round(CALIBRATION_MI / seconds))
     }
+    let best = rate()
+    for (let i = 0, flat = 0; i < MAX_WARMUP_RUNS && flat < SETTLED_RUNS; i++) {
+      const r = rate()
+      if (r > best * (1 + SETTLED_GAIN)) flat = 0
+      else flat++
+      best = Math.max(best, r)
+      // A run that is much slower than the best yet says the optimized code is not in: keep going.
+      if (r < best * (1 - 4 * SETTLED_GAIN)) flat = 0
+      // Give the compiler thread a moment to finish, as the event loop would between calls.
+      if (flat === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    const samples: number[] = []
+    for (let i = 0; i < runs; i++) samples.push(rate())
     const sorted = [...samples].sort((x, y) => x - y)
     return { mips: sorted[Math.floor(sorted.length / 2)] as number, samples }
   } finally {

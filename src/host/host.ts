@@ -42,6 +42,12 @@ import { settled } from '../core/settle.js'
 export type { Packet, GuestRouter, HostOptions, GuestInfo, EvictEvent } from './types.js'
 export { signStop } from './requests.js'
 
+/**
+ * How far a calibration may be from the published rating and still be the same rating: about the
+ * spread of calibrations on one machine (docs/HOST.md, "MIPS calibration").
+ */
+const RECALIBRATE_SPREAD = 0.1
+
 export class Host extends ReadyResource {
   readonly ledger: Ledger
   readonly dir: string
@@ -139,16 +145,27 @@ export class Host extends ReadyResource {
     await this.ledger.ready()
     await mkdir(join(this.dir, 'guests'), { recursive: true })
     await this.pool.start(this.opts.sandboxes)
-    if (this.fixedMips) {
-      this.billing.mips = this.fixedMips
-    } else {
+    let mips = this.fixedMips
+    if (!mips) {
       const r = await this.pool.calibrate(HOST_DEFAULTS.calibrationRuns)
-      this.billing.mips = r.mips
+      mips = r.mips
       this.calibration = r.samples
     }
-    await this.ledger.appendOwn(
-      build.capacity(this.ledger.id, this.mips, this.limits, this.clock())
-    )
+    // The same machine measured again gives a rating within a few per cent of the last: then the
+    // published rating and record stand, so that a unit of CPU means the same across restarts.
+    const published = this.ledger.capacity()
+    if (
+      published &&
+      sameLimits(published.limits, build.vector(this.limits)) &&
+      sameRating(published.mips, mips)
+    ) {
+      this.billing.mips = published.mips
+    } else {
+      this.billing.mips = mips
+      await this.ledger.appendOwn(
+        build.capacity(this.ledger.id, this.mips, this.limits, this.clock())
+      )
+    }
     await restore({
       ledger: this.ledger,
       guestsDir: join(this.dir, 'guests'),
@@ -583,4 +600,13 @@ export class Host extends ReadyResource {
   flushUsage(): Promise<void> {
     return this.billing.flush(this.guests.values())
   }
+}
+
+function sameLimits(a: ResourceVector, b: ResourceVector): boolean {
+  return a.cpu === b.cpu && a.disk === b.disk && a.net === b.net
+}
+
+/** Whether a new calibration says the same as the published rating (within RECALIBRATE_SPREAD). */
+function sameRating(published: number, measured: number): boolean {
+  return Math.abs(measured - published) <= published * RECALIBRATE_SPREAD
 }

@@ -15,6 +15,7 @@
  * on no CPU of ours, up to the wall-clock cap.
  */
 import ivm from 'isolated-vm'
+import './v8-flags.js'
 import { randomBytes } from 'node:crypto'
 import { BOOTSTRAP } from './bootstrap.js'
 import { MAX_TIMER_MS, MAX_TIMERS } from './constants.js'
