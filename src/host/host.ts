@@ -564,7 +564,8 @@ export class Host extends ReadyResource {
     this.byAddress.delete(g.address)
     await this.pool.release(g)
     // rm does not follow symbolic links: a link inside the directory is removed, not its target.
-    await rm(g.dir, { recursive: true, force: true })
+    // One that cannot be removed is reported; the reservation is released all the same.
+    await rm(g.dir, { recursive: true, force: true }).catch((err: unknown) => this.report(err))
     const used = this.billing.final(g)
     await this.billing.evict(g.id, used, reason)
     const measuredCpu = this.billing.measuredCpu(g)
