@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises'
 import Corestore from 'corestore'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { paths } from '../dirs.js'
+import { assertNotCopied, copiedOrRethrow } from '../store-copy.js'
 
 /** Refuses, with the command to run, a directory that holds no participant. */
 export async function openParticipant(root: string): Promise<void> {
@@ -18,11 +19,13 @@ export async function openParticipant(root: string): Promise<void> {
 
 /** Opens a participant's Corestore, refusing with `locked` while another process (the agent) has it. */
 export async function openStore(path: string): Promise<Corestore> {
+  await assertNotCopied(path)
   const store = new Corestore(path)
   try {
     await store.ready()
   } catch (err) {
     await store.close().catch(() => {})
+    copiedOrRethrow(path, err)
     const msg = (err as Error).message
     if (/lock/i.test(msg))
       throw new QuidError(
