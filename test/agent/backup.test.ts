@@ -284,3 +284,57 @@ test('backup refuses while the agent runs, and says to stop it first', async (t)
   const later = await quid(['backup', '--dir', a, '--out', join(root, 'a.qbak')])
   t.equal(later.code, 0, `once it stopped, the backup is taken: ${later.stderr}`)
 })
+
+test('an agent started on the restored directory has its log and its open offer back', async (t) => {
+  const root = await tmp(t, 'quid-bak-')
+  const a = join(root, 'a')
+  const b = join(root, 'b')
+  t.equal((await quid(['init', '--dir', a])).code, 0)
+  const testnet = await startTestnet()
+  t.teardown(() => testnet.close())
+  const up = (dir: string): string[] => [
+    'up',
+    '--dir',
+    dir,
+    '--bootstrap',
+    testnet.bootstrap.join(','),
+    '--market',
+    'quid-backup-test',
+    '--host',
+    '--capacity',
+    'cpu=10my,disk=1GB,net=1GB'
+  ]
+  const first = await daemon(t, up(a))
+  const offer = await quid([
+    'offer',
+    '--give',
+    'cpu=1my',
+    '--want',
+    'disk=1MB',
+    '--dir',
+    a,
+    '--json'
+  ])
+  t.equal(offer.code, 0, offer.stderr)
+  const status = async (dir: string): Promise<{ log: number }> =>
+    JSON.parse((await quid(['status', '--dir', dir, '--json'])).stdout) as { log: number }
+  const offers = async (dir: string): Promise<unknown[]> =>
+    (JSON.parse((await quid(['offers', '--dir', dir, '--json'])).stdout) as { mine: unknown[] })
+      .mine
+  const before = { status: await status(a), mine: await offers(a) }
+  t.equal(before.mine.length, 1, 'one open offer')
+  t.ok(before.status.log > 0, 'the host published its capacity')
+  first.child.kill('SIGINT')
+  await exited(first.child)
+
+  const file = join(root, 'a.qbak')
+  t.equal((await quid(['backup', '--dir', a, '--out', file])).code, 0)
+  t.equal((await quid(['restore', file, '--dir', b])).code, 0)
+  const second = await daemon(t, up(b))
+  t.teardown(() => second.child.kill('SIGKILL'))
+  const after = await status(b)
+  t.ok(after.log >= before.status.log, `the log is all there (${after.log})`)
+  t.same(await offers(b), before.mine, "the exchange journal's open offer is back")
+  second.child.kill('SIGINT')
+  await exited(second.child)
+})
