@@ -111,6 +111,8 @@ test('a restored participant continues its log: same key, length + 1, old entrie
   t.equal((await stat(file)).mode & 0o777, 0o600, 'the backup file is private: it holds the key')
   const again = await quid(['backup', '--dir', a, '--out', file, '--json'])
   t.equal(again.code, 1, 'an existing --out is not overwritten')
+  const inside = await quid(['backup', '--dir', a, '--out', join(a, 'x.qbak'), '--json'])
+  t.equal(jsonError(inside.stdout).code, 'bad-argument', 'nor written inside the directory')
 
   const b = join(root, 'elsewhere', 'b')
   const restored = await quid(['restore', file, '--dir', b, '--json'])

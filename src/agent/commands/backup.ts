@@ -1,6 +1,6 @@
 /** `quid backup` and `quid restore`: move or keep a participant (docs/AGENT.md, "Moving a participant"). */
 import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { isAbsolute, relative, resolve } from 'node:path'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { restoreBackup, takeBackup, writeBackupFile } from '../backup.js'
 import { participantDir } from '../dirs.js'
@@ -21,8 +21,15 @@ export const backupCommand: Command = {
     const out = values.out as string | undefined
     if (!out) throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'say where to write it: --out FILE')
     const root = participantDir(values.dir as string | undefined, io.env)
-    const { bytes, summary } = await takeBackup(root)
     const file = resolve(out)
+    const inside = relative(root, file)
+    // A backup inside the directory would be carried by every later backup of it.
+    if (!inside.startsWith('..') && !isAbsolute(inside))
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `write the backup outside the participant directory ${root}`
+      )
+    const { bytes, summary } = await takeBackup(root)
     await writeBackupFile(file, bytes)
     if (values.json) io.out(JSON.stringify({ ...summary, dir: root, file }))
     else
