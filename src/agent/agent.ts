@@ -41,6 +41,7 @@ import {
 import { controlHandlers } from './handlers.js'
 import { paths, type ParticipantPaths } from './dirs.js'
 import { FollowedList } from './followed.js'
+import { assertNotCopied, copiedOrRethrow } from './store-copy.js'
 import { reportError } from '../core/report.js'
 import type { AgentContext, Deployment } from './context.js'
 import type { ResourceVector } from '../ledger/records.js'
@@ -126,12 +127,14 @@ export class Agent extends ReadyResource implements AgentContext {
     this.key = toHex(this.id)
     await mkdir(this.dir, { recursive: true, mode: 0o700 })
     await chmod(this.dir, 0o700)
+    await assertNotCopied(this.paths.store)
     this.store = new Corestore(this.paths.store)
     try {
       await this.store.ready()
     } catch (err) {
       // The caller gets ready()'s failure, the cause of any failure to close what did not open.
       await settled(this.store.close())
+      copiedOrRethrow(this.paths.store, err)
       if (/lock/i.test((err as Error).message)) {
         throw new QuidError(ErrorCodes.LOCKED, `an agent is already running for ${this.dir}`)
       }

@@ -24,7 +24,10 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.KEY_FILE_INVALID,
   ErrorCodes.KEY_FILE_PERMISSIONS,
   ErrorCodes.CACHE_INVALID,
-  ErrorCodes.LOCKED
+  ErrorCodes.LOCKED,
+  ErrorCodes.STORE_COPIED,
+  ErrorCodes.BACKUP_INVALID,
+  ErrorCodes.TARGET_NOT_EMPTY
 ])
 
 const defaultIo: Io = {

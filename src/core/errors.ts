@@ -32,6 +32,11 @@ export const ErrorCodes = {
   LOCKED: 'locked',
   CLOSED: 'closed',
   STORAGE: 'storage',
+  /** The store is a plain file copy of another directory's (docs/AGENT.md, moving a participant). */
+  STORE_COPIED: 'store-copied',
+  // Backup and restore (docs/FORMAT.md, the backup file)
+  BACKUP_INVALID: 'backup-invalid',
+  TARGET_NOT_EMPTY: 'target-not-empty',
   // Rules (shared by the ledger's own appends, replay, and the auditor)
   BAD_SIGNATURE: 'bad-signature',
   WRONG_LOG: 'wrong-log',

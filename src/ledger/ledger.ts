@@ -39,7 +39,7 @@ export interface LedgerOptions {
   checkpointEvery?: number
 }
 
-const SNAPSHOT_CORE = 'quid-snapshots'
+export const SNAPSHOT_CORE = 'quid-snapshots'
 const SNAPSHOT_CHUNK = 1 << 20
 
 interface Followed {

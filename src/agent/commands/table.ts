@@ -107,6 +107,14 @@ export const commandTable: Readonly<Record<string, CommandEntry>> = {
     summary: "write this participant's log and its signed Hypercore head to a file for auditors",
     load: async () => (await import('./export.js')).exportCommand
   },
+  backup: {
+    summary: 'write a stopped participant to one file, to move it or keep it (quid restore)',
+    load: async () => (await import('./backup.js')).backupCommand
+  },
+  restore: {
+    summary: 'make a participant directory from a quid backup file; its log continues, no fork',
+    load: async () => (await import('./backup.js')).restoreCommand
+  },
   audit: {
     summary:
       "verify export files and participants' logs, replay every rule, report violations (exit 4)",
