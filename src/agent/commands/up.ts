@@ -100,6 +100,21 @@ export const upCommand: Command = {
     })
     const stopping = untilSignal()
     await agent.ready()
+    // The DHT's ready() resolves even when no bootstrap node answered (after about 6 s): an agent
+    // that can reach nobody must not say it is ready as if it were on the network.
+    if (agent.node.dhtNodes === 0) {
+      if (bootstrap) {
+        await agent.close()
+        throw new QuidError(
+          ErrorCodes.UNREACHABLE,
+          `no DHT node answered at ${bootstrap.join(',')} (is quid testnet running there?); the agent stopped`,
+          { bootstrap }
+        )
+      }
+      io.err(
+        'quid up: warning: no node of the public HyperDHT answered; running offline until one does'
+      )
+    }
     const info = {
       ready: true,
       id: agent.key,
@@ -155,9 +170,17 @@ export const testnetCommand: Command = {
     }
     const stopping = untilSignal()
     const net = await startTestnet({
-      ...(port ? { port } : {}),
+      ...(port !== undefined ? { port } : {}),
       ...(values.host ? { host: values.host as string } : {})
     })
+    // The DHT binds the next free port when the one asked for is taken: that is not what was asked.
+    if (port !== undefined && !net.bootstrap[0]?.endsWith(`:${port}`)) {
+      await net.close()
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `--port ${port} is in use: choose another port, or leave --port out`
+      )
+    }
     const bootstrap = net.bootstrap.join(',')
     if (values.json)
       io.out(JSON.stringify({ ready: true, bootstrap: net.bootstrap, pid: process.pid }))
