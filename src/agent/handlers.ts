@@ -676,6 +676,10 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
           ? null
           : (params.claims as Json[]).map((c) => resolveId(String(c), heldClaims(agent), 'claim'))
       ctx.progress({ step: 'checking claims' })
+      // Holding no claim on that host at all, there is nothing to pay with: refused before its
+      // log is followed (which would add it to followed.json for nothing).
+      if (!agent.ledger.holdings().some((h) => h.claim.issuer === hostKey))
+        for (const r of RESOURCES) pickClaims(agent, hostKey, r, ask[r], only)
       // The host's capacity and our claims on it must be known; fetch its log first.
       await agent.ledger.follow(host).catch(() => {})
       const claims = RESOURCES.flatMap((r) => pickClaims(agent, hostKey, r, ask[r], only))

@@ -510,16 +510,23 @@ export const remoteCommands: Record<string, Command> = {
         string
       ]
       parseAddress(to)
-      const r = await call(values, io, 'send', { to, message })
-      const res = r as { status: string; reason?: string }
-      print(values, io, r, (s: { status: string; reason?: string; id: string }) =>
-        s.status === 'unreachable' ? `unreachable: ${s.reason}` : `${s.status} (packet ${s.id})`
-      )
-      if (res.status === 'unreachable') {
-        if (!values.json) io.err(`quid send: ${to} is unreachable (${res.reason})`)
-        return 2
+      const r = (await call(values, io, 'send', { to, message })) as {
+        status: string
+        reason?: string
+        id: string
       }
-      return 0
+      // Not delivered is an error like any other: one line naming why, `{"error"}` under --json.
+      if (r.status === 'unreachable')
+        throw new QuidError(ErrorCodes.UNREACHABLE, `${to} is unreachable (${r.reason})`, {
+          reason: r.reason ?? null,
+          packet: r.id
+        })
+      return print(
+        values,
+        io,
+        r,
+        (s: { status: string; id: string }) => `${s.status} (packet ${s.id})`
+      )
     }
   }),
 
