@@ -607,11 +607,9 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       const id = peerId(agent, str(params, 'peer') as string)
       const key = toHex(id)
       if (!(await haveLog(agent, id, num(params, 'timeoutMs') ?? FIND_LOG_MS)))
-        throw new QuidError(
-          ErrorCodes.NOT_FOUND,
-          `no log of ${key} found here or at any peer (is its agent online?); nothing followed`,
-          { id: key }
-        )
+        throw new QuidError(ErrorCodes.NOT_FOUND, `${notFoundLog(key).message}; nothing followed`, {
+          id: key
+        })
       await within(params, agent.ledger.follow(id), 'fetching the log')
       return { id: key, entries: agent.ledger.logLength(key) }
     },
@@ -748,6 +746,11 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       const mine = agent.deployments
       let guest: Uint8Array
       let host: Uint8Array
+      if (!text.includes('@') && !/^[0-9a-f]{4,64}$/i.test(text))
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `${JSON.stringify(text.slice(0, 120))} is neither a guest id (hex) nor a guest address (guest@host)`
+        )
       const d = text.includes('@')
         ? mine.find((x) => x.address === text)
         : mine.find(
@@ -878,12 +881,11 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
         const id = parseId(String(text))
         const key = toHex(id)
         const log = agent.node.logs.open(id)
-        let length = 0
         try {
           await log.ready()
           await log.update().catch(() => false)
           const head = await log.head()
-          length = head ? head.length : 0
+          const length = head ? head.length : 0
           for (let i = 0; i < length; i++) {
             await log.get(i)
             if (i % 256 === 255 || i === length - 1)
@@ -892,11 +894,12 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
         } finally {
           await log.close()
         }
-        // An empty copy would audit as clean: a log that is not here is not a clean log.
-        if (length === 0) throw notFoundLog(key)
         const core = key === agent.key ? agent.ledger.core : agent.store.get({ key: logKey(id) })
         try {
           const exported = await exportCore(core, id)
+          // An empty copy would audit as clean: a log that is not here is not a clean log.
+          // Our own log exists even when empty (a participant that never issued anything).
+          if (exported.length === 0 && key !== agent.key) throw notFoundLog(key)
           const file = join(dir, `${key}.qlog`)
           await writeFile(file, encodeExport(exported))
           out.push({ id: key, file, entries: exported.length })

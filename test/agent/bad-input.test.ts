@@ -8,13 +8,13 @@
  * what each agent reports: log length, balance, claims, offers, guests, pending proposals).
  */
 import { test, type Test } from 'tap'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { existsSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import z32 from 'z32'
-import { daemon } from './procs.js'
 import { tmp } from '../helpers.js'
 import { callAgent } from '../../src/agent/control.js'
 import { commandTable } from '../../src/agent/commands/table.js'
@@ -30,6 +30,33 @@ interface Run {
   stdout: string
   stderr: string
 }
+
+/** A long-running `quid` (up, testnet): its first JSON line; its stderr kept to show if it dies. */
+async function daemon(
+  t: Test,
+  args: string[]
+): Promise<{ child: ChildProcess; ready: Record<string, unknown> }> {
+  const child = spawn(process.execPath, [BIN, ...args, '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', (l) =>
+      resolve(JSON.parse(l) as Record<string, unknown>)
+    )
+    child.once('exit', (code) => reject(new Error(`quid ${args[0]} exited ${code}: ${stderr}`)))
+  })
+  child.once('exit', (code, signal) => {
+    if (!stopping) t.fail(`quid ${args.join(' ')} died (${code ?? signal}): ${stderr}`)
+  })
+  t.teardown(() => {
+    stopping = true
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  return { child, ready }
+}
+let stopping = false
 
 /** `quid` in `cwd` with HOME there too: a command that ignored --dir would show in the listing. */
 function quidIn(cwd: string, args: string[]): Promise<Run> {
@@ -406,7 +433,7 @@ test('every command refuses bad input cleanly, and changes nothing', async (t) =
       what: 'a participant never online',
       args: ['follow', stranger, ...B, '--timeout', '1s'],
       exit: 2,
-      first: new RegExp(`no log of ${stranger} found`),
+      first: new RegExp(`no log of ${stranger} found here or at any peer`),
       code: 'not-found'
     },
     { what: 'a malformed peer', args: ['follow', 'nope', ...B], exit: 1, first: /peer/ },
@@ -556,14 +583,14 @@ test('every command refuses bad input cleanly, and changes nothing', async (t) =
       what: 'a log the agent cannot find',
       args: ['audit', '--id', stranger, ...B, '--timeout', '1s'],
       exit: 2,
-      first: new RegExp(`no log of ${stranger} found`),
+      first: new RegExp(`no log of ${stranger} found here or at any peer`),
       code: 'not-found'
     },
     {
       what: 'a log not in the store (no agent)',
       args: ['audit', '--id', stranger, '--dir', dir('idle2'), '--timeout', '1s'],
       exit: 2,
-      first: new RegExp(`no log of ${stranger} found`),
+      first: new RegExp(`no log of ${stranger} found here or at any peer`),
       code: 'not-found'
     },
     {
