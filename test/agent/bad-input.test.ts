@@ -295,6 +295,18 @@ test('every command refuses bad input cleanly, and changes nothing', async (t) =
       first: /--port \d+ is in use/
     },
     { what: 'a port out of range', args: ['testnet', '--port', '0'], exit: 1, first: /--port/ },
+    {
+      what: 'a host that is no address',
+      args: ['testnet', '--host', '999.1.1.1'],
+      exit: 1,
+      first: /not an IPv4 address/
+    },
+    {
+      what: 'an address of another machine',
+      args: ['testnet', '--host', '192.0.2.1'],
+      exit: 1,
+      first: /not an address of this machine/
+    },
     // up
     {
       what: 'a second agent',

@@ -3,6 +3,8 @@
  * usage flushed to the log, logs closed, the swarm left, the control socket removed.
  * `quid testnet` runs a private DHT bootstrap for loopback or LAN networks.
  */
+import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { parseAmounts, type Amounts } from '../../ledger/amounts.js'
 import { formatId } from '../../crypto/identity.js'
@@ -153,6 +155,27 @@ export const upCommand: Command = {
   }
 }
 
+/**
+ * `--host` is the address the testnet announces to agents: one of this machine's IPv4 addresses,
+ * else every agent would be given a bootstrap that leads nowhere (and the testnet says ready).
+ */
+function checkLocalAddress(host: string): void {
+  if (isIP(host) !== 4)
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      `--host ${JSON.stringify(host)} is not an IPv4 address (e.g. 127.0.0.1 or this machine's LAN address)`
+    )
+  const mine = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a?.family === 'IPv4')
+    .map((a) => a!.address)
+  if (!mine.includes(host))
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      `--host ${host} is not an address of this machine (it has ${mine.join(', ')})`
+    )
+}
+
 export const testnetCommand: Command = {
   usage: 'quid testnet [--port N] [--host ADDRESS] [--json]',
   options: {
@@ -168,10 +191,12 @@ export const testnetCommand: Command = {
       if (!Number.isInteger(port) || port < 1 || port > 65535)
         throw new QuidError(ErrorCodes.BAD_ARGUMENT, '--port must be 1 to 65535')
     }
+    const host = values.host as string | undefined
+    if (host !== undefined) checkLocalAddress(host)
     const stopping = untilSignal()
     const net = await startTestnet({
       ...(port !== undefined ? { port } : {}),
-      ...(values.host ? { host: values.host as string } : {})
+      ...(host ? { host } : {})
     })
     // The DHT binds the next free port when the one asked for is taken: that is not what was asked.
     if (port !== undefined && !net.bootstrap[0]?.endsWith(`:${port}`)) {
