@@ -58,12 +58,14 @@ async function daemon(
 }
 let stopping = false
 
+const { QUID_DIR: _unused, ...withoutQuidDir } = process.env
+
 /** `quid` in `cwd` with HOME there too: a command that ignored --dir would show in the listing. */
 function quidIn(cwd: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd,
-      env: { ...process.env, HOME: join(cwd, 'home'), QUID_DIR: '' },
+      env: { ...withoutQuidDir, HOME: join(cwd, 'home') },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     let stdout = ''
