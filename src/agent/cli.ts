@@ -70,33 +70,87 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     io.out(version())
     return EXIT.OK
   }
+  // Before the arguments are parsed, `--json` anywhere asks for a JSON error.
+  const asked = rest.includes('--json')
   const entry = Object.hasOwn(commandTable, name) ? commandTable[name] : undefined
   if (!entry) {
-    io.err(`quid: unknown command ${JSON.stringify(name)}\n\n${help()}`)
+    const err = new QuidError(ErrorCodes.BAD_ARGUMENT, `unknown command ${JSON.stringify(name)}`)
+    if (asked) io.out(JSON.stringify({ error: err.toJSON() }))
+    io.err(`quid: ${err.message} [${err.code}]\n\n${help()}`)
     return EXIT.USAGE
   }
   const cmd = await entry.load()
   let parsed: { values: Record<string, unknown>; positionals: string[] }
   try {
     parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true })
+    if (parsed.values.help) {
+      io.out(`${entry.summary}\n\nusage: ${cmd.usage}`)
+      return EXIT.OK
+    }
+    if (!cmd.positionals && parsed.positionals.length > 0) {
+      const [first] = parsed.positionals
+      const hint = 'dir' in cmd.options ? ` (a directory goes in --dir ${first})` : ''
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `unexpected argument ${JSON.stringify(first)}: quid ${name} takes none${hint}`
+      )
+    }
   } catch (err) {
-    io.err(`quid ${name}: ${(err as Error).message}\nusage: ${cmd.usage}`)
+    const e =
+      err instanceof QuidError
+        ? err
+        : new QuidError(ErrorCodes.BAD_ARGUMENT, String((err as Error).message))
+    if (asked) io.out(JSON.stringify({ error: e.toJSON() }))
+    io.err(`quid ${name}: ${e.message} [${e.code}]\nusage: ${cmd.usage}`)
     return EXIT.USAGE
-  }
-  if (parsed.values.help) {
-    io.out(`${entry.summary}\n\nusage: ${cmd.usage}`)
-    return EXIT.OK
   }
   try {
     return await cmd.run(parsed.values, parsed.positionals, io)
   } catch (err) {
-    if (err instanceof QuidError) {
-      if (parsed.values.json) io.out(JSON.stringify({ error: err.toJSON() }))
-      io.err(`quid ${name}: ${err.message} [${err.code}]`)
-      if (err.code === ErrorCodes.NO_AGENT) return EXIT.NO_AGENT
-      if (err.code === ErrorCodes.OUTCOME_UNKNOWN) return EXIT.OUTCOME_UNKNOWN
-      return USAGE_CODES.has(err.code) ? EXIT.USAGE : EXIT.REFUSED
-    }
-    throw err
+    const e = asQuidError(err)
+    if (parsed.values.json) io.out(JSON.stringify({ error: e.toJSON() }))
+    io.err(`quid ${name}: ${e.message} [${e.code}]`)
+    // The stack is for whoever debugs quid, never for a person who typed a wrong path.
+    if (!(err instanceof QuidError) && io.env.QUID_DEBUG) io.err(String((err as Error).stack))
+    return exitCode(e)
   }
+}
+
+/** The documented exit code of an error (docs/AGENT.md, "Exit codes"). */
+export function exitCode(err: QuidError): number {
+  if (err.code === ErrorCodes.NO_AGENT) return EXIT.NO_AGENT
+  if (err.code === ErrorCodes.OUTCOME_UNKNOWN) return EXIT.OUTCOME_UNKNOWN
+  return USAGE_CODES.has(err.code) ? EXIT.USAGE : EXIT.REFUSED
+}
+
+/**
+ * Node's errors about a path the person gave (a file where a directory should be, no such file,
+ * no permission) are bad input; anything else that is not a QuidError is `internal`.
+ */
+const PATH_ERRORS: ReadonlySet<string> = new Set([
+  'ENOENT',
+  'ENOTDIR',
+  'EEXIST',
+  'EISDIR',
+  'EACCES',
+  'EPERM',
+  'ENAMETOOLONG',
+  'ELOOP',
+  'EROFS'
+])
+
+function asQuidError(err: unknown): QuidError {
+  if (err instanceof QuidError) return err
+  const e = err as NodeJS.ErrnoException | undefined
+  if (e && typeof e.code === 'string' && PATH_ERRORS.has(e.code)) {
+    const what = e.syscall && e.path ? `cannot ${e.syscall} ${e.path}` : 'a path is unusable'
+    return new QuidError(ErrorCodes.BAD_ARGUMENT, `${what}: ${e.code}`, {
+      errno: e.code,
+      ...(e.path ? { path: e.path } : {})
+    })
+  }
+  return new QuidError(
+    ErrorCodes.INTERNAL,
+    `unexpected failure: ${e instanceof Error ? e.message : String(err)} (QUID_DEBUG=1 shows where)`
+  )
 }

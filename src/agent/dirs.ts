@@ -6,6 +6,7 @@
  */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { QuidError, ErrorCodes } from '../core/errors.js'
 
 export interface ParticipantPaths {
   root: string
@@ -27,6 +28,17 @@ export function participantDir(
   flag: string | undefined,
   env: NodeJS.ProcessEnv = process.env
 ): string {
+  // An empty name would resolve to the current directory: a participant made where nobody meant.
+  if (flag === '')
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      '--dir is empty: give a directory, or leave --dir out'
+    )
+  if (flag === undefined && env.QUID_DIR === '')
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      '$QUID_DIR is set but empty: give it a directory, or unset it'
+    )
   return resolve(flag ?? env.QUID_DIR ?? join(homedir(), '.quid'))
 }
 

@@ -42,6 +42,7 @@ import { encodeExport } from '../audit/export-format.js'
 import { formatAddress, guestAddress, parseAddress } from '../vnet/address.js'
 import type { AgentContext } from './context.js'
 import { isIdPrefix, resolveId } from './prefix.js'
+import { notFoundLog } from './missing.js'
 import type { ControlHandler, Json, JsonObject } from './control.js'
 
 const utf8 = new TextEncoder()
@@ -298,6 +299,64 @@ async function earlierPayment(
     )
 }
 
+/**
+ * An offer gives the maker's own IOUs: refused before it is published when the maker has no
+ * published capacity, or when it gives more of a resource than the capacity not yet owed (it
+ * could never be honoured in full; docs/FORMAT.md, capacity rules).
+ */
+function checkCanIssue(agent: AgentContext, give: Amounts): void {
+  const cap = agent.ledger.capacity()
+  if (!cap)
+    throw new QuidError(
+      ErrorCodes.NO_CAPACITY,
+      'you have published no capacity, so you can issue no IOUs: start the agent with quid up --host --capacity R to offer some'
+    )
+  const owes = agent.ledger.obligations()
+  for (const r of RESOURCES) {
+    const want = give[r] ?? 0n
+    const left = (cap.limits[r] ?? 0n) - (owes[r] ?? 0n)
+    if (want > left)
+      throw new QuidError(
+        ErrorCodes.OVER_CAPACITY,
+        `the offer gives ${formatAmount(r, want)} of ${r}, and your capacity has ${formatAmount(r, left > 0n ? left : 0n)} of it not yet owed`,
+        { resource: r }
+      )
+  }
+}
+
+/**
+ * How long `send` waits for the receiving agent's `unreachable` notice before it reports `sent`:
+ * a round trip, on a loopback or a LAN some milliseconds, across the internet a few hundred.
+ */
+const SEND_NOTICE_MS = 500
+
+/** How long `follow` looks for a log nobody may have, without `--timeout`. */
+const FIND_LOG_MS = 10_000
+
+/**
+ * Whether a participant's log has at least one entry here or at a peer, looked for over the
+ * swarm until `ms` passes. Our own log always counts.
+ */
+async function haveLog(agent: AgentContext, id: Uint8Array, ms: number): Promise<boolean> {
+  const key = toHex(id)
+  if (key === agent.key || agent.ledger.logLength(key) > 0) return true
+  const log = agent.node.logs.open(id)
+  const deadline = Date.now() + ms
+  try {
+    await log.ready()
+    for (;;) {
+      await withTimeout(log.update(), Math.max(1, deadline - Date.now()), 'finding the log').catch(
+        () => false
+      )
+      if (((await log.head().catch(() => null))?.length ?? 0) > 0) return true
+      if (Date.now() >= deadline) return false
+      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))))
+    }
+  } finally {
+    await log.close()
+  }
+}
+
 export function controlHandlers(agent: AgentContext): Record<string, ControlHandler> {
   const ex = (): typeof agent.exchange => agent.exchange
   const handlers: Record<string, ControlHandler> = {
@@ -327,6 +386,7 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       const give = parseAmounts(str(params, 'give') as string)
       const want = parseAmounts(str(params, 'want') as string)
       const ms = num(params, 'expiresInMs')
+      checkCanIssue(agent, give)
       const offer = await ex().offer({ give, want, ...(ms ? { expires: Date.now() + ms } : {}) })
       return offerJson(toHex(offerId(offer)), offer)
     },
@@ -538,11 +598,20 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       return out
     },
 
-    /** Fetches a participant's log over the swarm and keeps it up to date (a claim's path). */
+    /**
+     * Fetches a participant's log over the swarm and keeps it up to date (a claim's path). A log
+     * that neither this store nor any peer has, within the timeout, is `not-found`, and is not
+     * followed: following it would only add an id nobody knows to followed.json.
+     */
     async follow(params) {
       const id = peerId(agent, str(params, 'peer') as string)
+      const key = toHex(id)
+      if (!(await haveLog(agent, id, num(params, 'timeoutMs') ?? FIND_LOG_MS)))
+        throw new QuidError(ErrorCodes.NOT_FOUND, `${notFoundLog(key).message}; nothing followed`, {
+          id: key
+        })
       await within(params, agent.ledger.follow(id), 'fetching the log')
-      return { id: toHex(id), entries: agent.ledger.logLength(toHex(id)) }
+      return { id: key, entries: agent.ledger.logLength(key) }
     },
 
     /** Our proposals the peer has not answered yet (barters and transfers). */
@@ -605,6 +674,10 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
           ? null
           : (params.claims as Json[]).map((c) => resolveId(String(c), heldClaims(agent), 'claim'))
       ctx.progress({ step: 'checking claims' })
+      // Holding no claim on that host at all, there is nothing to pay with: refused before its
+      // log is followed (which would add it to followed.json for nothing).
+      if (!agent.ledger.holdings().some((h) => h.claim.issuer === hostKey))
+        for (const r of RESOURCES) pickClaims(agent, hostKey, r, ask[r], only)
       // The host's capacity and our claims on it must be known; fetch its log first.
       // What is known of it is checked below either way; the user hears why it may be stale.
       await agent.ledger.follow(host).catch((err: unknown) =>
@@ -668,24 +741,51 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       }
     },
 
+    /**
+     * Stops a guest this participant deployed. A guest named by id must be one of ours
+     * (deployments.json); one named by address, not among ours, is asked of its host, whose
+     * refusal is told as what it means: `unknown-guest` that the host runs no such guest,
+     * `bad-signature` that the guest is not ours (only its owner's signature can stop it).
+     */
     async stop(params) {
       const text = str(params, 'guest') as string
-      const d = isIdPrefix(text)
-        ? agent.deployments.find(
+      const mine = agent.deployments
+      let guest: Uint8Array
+      let host: Uint8Array
+      if (!text.includes('@') && !/^[0-9a-f]{4,64}$/i.test(text))
+        throw new QuidError(
+          ErrorCodes.BAD_ARGUMENT,
+          `${JSON.stringify(text.slice(0, 120))} is neither a guest id (hex) nor a guest address (guest@host)`
+        )
+      const d = text.includes('@')
+        ? mine.find((x) => x.address === text)
+        : mine.find(
             (x) =>
               x.guest ===
               resolveId(
                 text,
-                agent.deployments.map((y) => y.guest),
+                mine.map((y) => y.guest),
                 'guest'
               )
           )
-        : agent.deployments.find((x) => x.guest === text.toLowerCase() || x.address === text)
-      let guest: Uint8Array
-      let host: Uint8Array
       if (d) {
         guest = fromHex(d.guest, 32, 'guest id')
         host = fromHex(d.host, 32, 'host id')
+      } else if (!text.includes('@')) {
+        // A full id that is none of ours (a prefix that begins none of ours is refused above).
+        const id = text.toLowerCase()
+        const hosted = agent.host?.list().find((g) => g.id === id)
+        if (hosted)
+          throw new QuidError(
+            ErrorCodes.REFUSED,
+            `not your guest: ${id.slice(0, 12)} runs on this host for ${hosted.owner.slice(0, 12)}, and only the participant who deployed a guest can stop it`,
+            { guest: id, owner: hosted.owner }
+          )
+        throw new QuidError(
+          ErrorCodes.BAD_ID,
+          `no guest ${id.slice(0, 12)} is known here: you deployed no such guest (quid guests lists yours)`,
+          { input: text }
+        )
       } else {
         const a = parseAddress(text)
         if (!a.guest)
@@ -693,21 +793,60 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
         guest = a.guest
         host = a.agent
       }
-      const used = await agent.deploys.stop(host, {
-        guest,
-        signature: signStop(toHex(guest), agent.keyPair)
-      })
+      let used: Awaited<ReturnType<typeof agent.deploys.stop>>
+      try {
+        used = await agent.deploys.stop(host, {
+          guest,
+          signature: signStop(toHex(guest), agent.keyPair)
+        })
+      } catch (err) {
+        const g = toHex(guest).slice(0, 12)
+        if (err instanceof QuidError && err.code === ErrorCodes.BAD_SIGNATURE)
+          throw new QuidError(
+            ErrorCodes.REFUSED,
+            `not your guest: the host says guest ${g} belongs to someone else (only its owner can stop it)`,
+            { guest: toHex(guest), cause: err.code }
+          )
+        if (err instanceof QuidError && err.code === ErrorCodes.UNKNOWN_GUEST)
+          throw new QuidError(
+            ErrorCodes.UNKNOWN_GUEST,
+            `no guest ${g} on that host: the host runs no such guest`,
+            {
+              guest: toHex(guest)
+            }
+          )
+        throw err
+      }
       await agent.forgetDeployment(toHex(guest))
       return { guest: toHex(guest), used: vectorJson(used) }
     },
 
-    async send(params) {
+    async send(params): Promise<JsonObject> {
       const to = parseAddress(str(params, 'to') as string)
       const message = str(params, 'message') as string
-      const res = await agent.router.send(agent.address, to, utf8.encode(message))
-      const out: JsonObject = { id: toHex(res.id), status: res.status }
-      if (res.status === 'unreachable') out.reason = res.reason
-      return out
+      // A packet handed to another agent is `sent`; if that agent answers at once that it holds
+      // no such address (a guest that never ran or has stopped), the packet was not delivered,
+      // and saying `sent` would mislead. The notice is listened for from before the send.
+      const notices = new Map<string, string>()
+      const onNotice = (n: { id: Uint8Array; reason: string }): void => {
+        notices.set(toHex(n.id), n.reason)
+      }
+      agent.router.on('unreachable', onNotice)
+      try {
+        const res = await agent.router.send(agent.address, to, utf8.encode(message))
+        const id = toHex(res.id)
+        if (res.status === 'unreachable') return { id, status: res.status, reason: res.reason }
+        if (res.status === 'sent') {
+          const deadline = Date.now() + SEND_NOTICE_MS
+          while (!notices.has(id) && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 20))
+          const reason = notices.get(id)
+          if (reason !== undefined) return { id, status: 'unreachable', reason }
+        }
+        return { id, status: res.status }
+      } finally {
+        agent.router.off('unreachable', onNotice)
+      }
     },
 
     async inbox() {
@@ -764,6 +903,9 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
         const core = key === agent.key ? agent.ledger.core : agent.store.get({ key: logKey(id) })
         try {
           const exported = await exportCore(core, id)
+          // An empty copy would audit as clean: a log that is not here is not a clean log.
+          // Our own log exists even when empty (a participant that never issued anything).
+          if (exported.length === 0 && key !== agent.key) throw notFoundLog(key)
           const file = join(dir, `${key}.qlog`)
           await writeFile(file, encodeExport(exported))
           out.push({ id: key, file, entries: exported.length })

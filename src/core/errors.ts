@@ -27,6 +27,8 @@ export const ErrorCodes = {
   NO_AGENT: 'no-agent',
   OUTCOME_UNKNOWN: 'outcome-unknown',
   CONTROL_PROTOCOL: 'control-protocol',
+  /** Nothing to act on: a log no peer had, a guest this participant never deployed. */
+  NOT_FOUND: 'not-found',
   INTERNAL: 'internal',
   // Ledger storage
   LOCKED: 'locked',

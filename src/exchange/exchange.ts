@@ -23,7 +23,7 @@ import { encodeEntry, recordId } from '../ledger/codecs.js'
 import { signRecordAs, assemble } from '../ledger/sign.js'
 import { MAX_COSIGN_LAG_MS, MAX_FUTURE_SKEW_MS } from '../ledger/constants.js'
 import * as build from '../ledger/build.js'
-import type { Amounts } from '../ledger/amounts.js'
+import { formatAmount, type Amounts } from '../ledger/amounts.js'
 import type { Ledger } from '../ledger/ledger.js'
 import type { ClaimStatus } from '../ledger/claims.js'
 import type { ResourceVector, SignedRecord } from '../ledger/records.js'
@@ -244,9 +244,13 @@ export class Exchange extends ReadyResource {
         claim: toHex(claimBytes)
       })
     if (held.free < amount) {
-      throw new QuidError(ErrorCodes.OVERSPENT, `only ${held.free} of the claim is free`, {
-        claim: held.claim.id
-      })
+      // In the amount syntax, as `quid claims` shows the claim, never in base units.
+      const r = held.claim.resource
+      throw new QuidError(
+        ErrorCodes.OVERSPENT,
+        `claim ${held.claim.id.slice(0, 12)} has ${formatAmount(r, held.free)} of ${r} free, and the transfer moves ${formatAmount(r, amount)}`,
+        { claim: held.claim.id }
+      )
     }
     const record = build.transfer({
       sender: this.ledger.id,

@@ -126,6 +126,14 @@ export class Node extends ReadyResource {
     this.topics.set(hex, this.swarm.join(topic, opts))
   }
 
+  /**
+   * How many DHT nodes answered this node (its routing table). 0 after `ready()` means that no
+   * bootstrap node answered: the node can neither announce itself nor find anyone.
+   */
+  get dhtNodes(): number {
+    return this.swarm.dht.table.toArray().length
+  }
+
   /** Topics joined now (own, market, logs followed, destinations). */
   get topicCount(): number {
     return this.topics.size

@@ -20,6 +20,8 @@ declare module 'hyperdht' {
     constructor(opts?: DHTOptions)
     static keyPair(seed?: Uint8Array): DHTKeyPair
     readonly destroyed: boolean
+    /** dht-rpc's routing table: the DHT nodes that answered. */
+    readonly table: { toArray(): unknown[] }
     ready(): Promise<void>
     fullyBootstrapped(): Promise<void>
     address(): { host: string; port: number }

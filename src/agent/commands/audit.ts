@@ -10,6 +10,7 @@ import { toHex } from '../../core/bytes.js'
 import { Node } from '../../exchange/node.js'
 import { SwarmLogs } from '../../exchange/swarm-logs.js'
 import { callAgent } from '../control.js'
+import { notFoundLog } from '../missing.js'
 import { CorestoreLogs } from '../../ledger/logs.js'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { formatAmount, RESOURCES } from '../../ledger/amounts.js'
@@ -27,6 +28,7 @@ import { bothForms } from './show.js'
 import type { Command, Io } from './command.js'
 
 export const auditCommand: Command = {
+  positionals: true,
   usage:
     'quid audit [FILE ...] [--id ID ...] [--dir DIR] [--json] [--html FILE] [--cache FILE] [--now MS] [--workers N] [--timeout 10s] [--bootstrap H:P,...]',
   options: {
@@ -125,6 +127,13 @@ async function fromStore(
     const copies = await loadLogs(source, ids, (q) =>
       bar(`fetch ${q.id.slice(0, 8)}`, q.done, q.total)
     )
+    // An empty copy would audit as clean: a log that is not here is not a clean log.
+    const own = toHex((await readKeyFile(p.keyFile)).publicKey)
+    for (const id of ids) {
+      const key = toHex(id)
+      if (key !== own && !copies.some((c) => c.id === key && c.entries.length > 0))
+        throw notFoundLog(key)
+    }
     return { copies, problems: [] }
   } finally {
     await node?.close()

@@ -28,5 +28,10 @@ export interface Io {
 export interface Command {
   usage: string
   options: NonNullable<ParseArgsConfig['options']>
+  /**
+   * Whether the command takes positional arguments (and checks them itself). Without it the CLI
+   * refuses any, rather than ignore them: `quid init newp` must not create `~/.quid`.
+   */
+  positionals?: boolean
   run(values: Record<string, unknown>, positionals: string[], io: Io): Promise<number>
 }

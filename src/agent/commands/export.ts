@@ -1,6 +1,6 @@
 /** `quid export`: this participant's log with its signed head, as a file anyone can audit. */
-import { writeFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { stat, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { callAgent } from '../control.js'
 import { readKeyFile } from '../../crypto/identity.js'
@@ -26,6 +26,15 @@ export const exportCommand: Command = {
     const kp = await readKeyFile(p.keyFile)
     const id = toHex(kp.publicKey)
     const out = (values.out as string | undefined) ?? `quid-${id.slice(0, 16)}.qlog`
+    // Checked here, before the agent (which writes the file while it runs) would fail on it.
+    const where = await stat(dirname(resolve(out))).catch(() => null)
+    if (!where?.isDirectory())
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `--out ${out}: no directory ${dirname(resolve(out))}`
+      )
+    if ((await stat(out).catch(() => null))?.isDirectory())
+      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--out ${out} is a directory`)
     // While the agent runs it holds the store: it writes the file instead.
     const viaAgent = await callAgent(p.socket, 'export', { out: resolve(out) }).catch(
       (err: unknown) => {

@@ -21,6 +21,18 @@ export const initCommand: Command = {
   async run(values, _positionals, io) {
     const root = participantDir(values.dir as string | undefined, io.env)
     const p = paths(root)
+    const there = await stat(root).catch(() => null)
+    if (there && !there.isDirectory())
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `${root} is a file, not a directory: --dir names a directory`
+      )
+    // Refused before anything is written (writeKeyFile checks again, atomically, for a race).
+    if (await stat(p.keyFile).catch(() => null))
+      throw new QuidError(
+        ErrorCodes.KEY_FILE_EXISTS,
+        `${p.keyFile} already exists; refusing to overwrite a key`
+      )
     await mkdir(root, { recursive: true, mode: 0o700 })
     const kp = generateKeyPair()
     await writeKeyFile(p.keyFile, kp)

@@ -241,6 +241,7 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   barter: define({
+    positionals: true,
     usage:
       'quid barter PEER --give R --want R [--expires 30d] [--timeout 60s] [--dir DIR] [--json]',
     options: {
@@ -270,6 +271,7 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   buy: define({
+    positionals: true,
     usage:
       'quid buy OFFER [--want R] [--claim CLAIM | --paid TRANSFER] [--timeout 60s] [--dir DIR] [--json]',
     options: {
@@ -320,6 +322,7 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   transfer: define({
+    positionals: true,
     usage:
       'quid transfer CLAIM [CLAIM ...] --to PEER --amount R [--timeout 60s] [--dir DIR] [--json]',
     options: { to: { type: 'string' }, amount: { type: 'string' }, ...timeoutOption },
@@ -355,6 +358,7 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   follow: define({
+    positionals: true,
     usage: 'quid follow PEER [--timeout 30s] [--dir DIR] [--json]',
     options: { ...timeoutOption },
     async run(values, positionals, io) {
@@ -408,6 +412,7 @@ export const remoteCommands: Record<string, Command> = {
   ),
 
   deploy: define({
+    positionals: true,
     usage:
       'quid deploy FILE.js --host PEER --give cpu=A,disk=A,net=A [--claims ID,...] [--timeout 60s] [--dir DIR] [--json]',
     options: {
@@ -477,6 +482,7 @@ export const remoteCommands: Record<string, Command> = {
   ),
 
   stop: define({
+    positionals: true,
     usage: 'quid stop GUEST [--dir DIR] [--json]',
     async run(values, positionals, io) {
       const [guest] = positional(positionals, 1, 'one GUEST (address or id)', this.usage) as [
@@ -496,6 +502,7 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   send: define({
+    positionals: true,
     usage: 'quid send ADDRESS MESSAGE [--dir DIR] [--json]',
     async run(values, positionals, io) {
       const [to, message] = positional(positionals, 2, 'ADDRESS and MESSAGE', this.usage) as [
@@ -503,16 +510,23 @@ export const remoteCommands: Record<string, Command> = {
         string
       ]
       parseAddress(to)
-      const r = await call(values, io, 'send', { to, message })
-      const res = r as { status: string; reason?: string }
-      print(values, io, r, (s: { status: string; reason?: string; id: string }) =>
-        s.status === 'unreachable' ? `unreachable: ${s.reason}` : `${s.status} (packet ${s.id})`
-      )
-      if (res.status === 'unreachable') {
-        if (!values.json) io.err(`quid send: ${to} is unreachable (${res.reason})`)
-        return 2
+      const r = (await call(values, io, 'send', { to, message })) as {
+        status: string
+        reason?: string
+        id: string
       }
-      return 0
+      // Not delivered is an error like any other: one line naming why, `{"error"}` under --json.
+      if (r.status === 'unreachable')
+        throw new QuidError(ErrorCodes.UNREACHABLE, `${to} is unreachable (${r.reason})`, {
+          reason: r.reason ?? null,
+          packet: r.id
+        })
+      return print(
+        values,
+        io,
+        r,
+        (s: { status: string; id: string }) => `${s.status} (packet ${s.id})`
+      )
     }
   }),
 
@@ -539,6 +553,7 @@ export const remoteCommands: Record<string, Command> = {
   ),
 
   cancel: define({
+    positionals: true,
     usage: 'quid cancel PROPOSAL [--dir DIR] [--json]',
     async run(values, positionals, io) {
       const [id] = positional(
@@ -560,6 +575,7 @@ export const remoteCommands: Record<string, Command> = {
   }),
 
   outcome: define({
+    positionals: true,
     usage: 'quid outcome OP [--dir DIR] [--json]',
     async run(values, positionals, io) {
       const [op] = positional(positionals, 1, 'one OP (operation id)', this.usage) as [string]

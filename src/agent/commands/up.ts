@@ -3,6 +3,8 @@
  * usage flushed to the log, logs closed, the swarm left, the control socket removed.
  * `quid testnet` runs a private DHT bootstrap for loopback or LAN networks.
  */
+import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { parseAmounts, type Amounts } from '../../ledger/amounts.js'
 import { formatId } from '../../crypto/identity.js'
@@ -100,6 +102,21 @@ export const upCommand: Command = {
     })
     const stopping = untilSignal()
     await agent.ready()
+    // The DHT's ready() resolves even when no bootstrap node answered (after about 6 s): an agent
+    // that can reach nobody must not say it is ready as if it were on the network.
+    if (agent.node.dhtNodes === 0) {
+      if (bootstrap) {
+        await agent.close()
+        throw new QuidError(
+          ErrorCodes.UNREACHABLE,
+          `no DHT node answered at ${bootstrap.join(',')} (is quid testnet running there?); the agent stopped`,
+          { bootstrap }
+        )
+      }
+      io.err(
+        'quid up: warning: no node of the public HyperDHT answered; running offline until one does'
+      )
+    }
     const info = {
       ready: true,
       id: agent.key,
@@ -138,6 +155,27 @@ export const upCommand: Command = {
   }
 }
 
+/**
+ * `--host` is the address the testnet announces to agents: one of this machine's IPv4 addresses,
+ * else every agent would be given a bootstrap that leads nowhere (and the testnet says ready).
+ */
+function checkLocalAddress(host: string): void {
+  if (isIP(host) !== 4)
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      `--host ${JSON.stringify(host)} is not an IPv4 address (e.g. 127.0.0.1 or this machine's LAN address)`
+    )
+  const mine = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a?.family === 'IPv4')
+    .map((a) => a!.address)
+  if (!mine.includes(host))
+    throw new QuidError(
+      ErrorCodes.BAD_ARGUMENT,
+      `--host ${host} is not an address of this machine (it has ${mine.join(', ')})`
+    )
+}
+
 export const testnetCommand: Command = {
   usage: 'quid testnet [--port N] [--host ADDRESS] [--json]',
   options: {
@@ -153,11 +191,21 @@ export const testnetCommand: Command = {
       if (!Number.isInteger(port) || port < 1 || port > 65535)
         throw new QuidError(ErrorCodes.BAD_ARGUMENT, '--port must be 1 to 65535')
     }
+    const host = values.host as string | undefined
+    if (host !== undefined) checkLocalAddress(host)
     const stopping = untilSignal()
     const net = await startTestnet({
-      ...(port ? { port } : {}),
-      ...(values.host ? { host: values.host as string } : {})
+      ...(port !== undefined ? { port } : {}),
+      ...(host ? { host } : {})
     })
+    // The DHT binds the next free port when the one asked for is taken: that is not what was asked.
+    if (port !== undefined && !net.bootstrap[0]?.endsWith(`:${port}`)) {
+      await net.close()
+      throw new QuidError(
+        ErrorCodes.BAD_ARGUMENT,
+        `--port ${port} is in use: choose another port, or leave --port out`
+      )
+    }
     const bootstrap = net.bootstrap.join(',')
     if (values.json)
       io.out(JSON.stringify({ ready: true, bootstrap: net.bootstrap, pid: process.pid }))
