@@ -44,6 +44,7 @@ import type { AgentContext } from './context.js'
 import { isIdPrefix, resolveId } from './prefix.js'
 import { notFoundLog } from './missing.js'
 import type { ControlHandler, Json, JsonObject } from './control.js'
+import { settled } from '../core/settle.js'
 
 const utf8 = new TextEncoder()
 
@@ -345,10 +346,11 @@ async function haveLog(agent: AgentContext, id: Uint8Array, ms: number): Promise
   try {
     await log.ready()
     for (;;) {
-      await withTimeout(log.update(), Math.max(1, deadline - Date.now()), 'finding the log').catch(
-        () => false
+      // A try that fails or times out is tried again until the deadline, which then says no.
+      await settled(
+        withTimeout(log.update(), Math.max(1, deadline - Date.now()), 'finding the log')
       )
-      if (((await log.head().catch(() => null))?.length ?? 0) > 0) return true
+      if (((await log.head())?.length ?? 0) > 0) return true
       if (Date.now() >= deadline) return false
       await new Promise((r) => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))))
     }

@@ -584,6 +584,41 @@ test('every command refuses bad input cleanly, and changes nothing', async (t) =
       exit: 1,
       first: /no directory/
     },
+    // backup
+    {
+      what: 'a running agent',
+      args: ['backup', ...A, '--out', join(root, 'a.qbak')],
+      exit: 1,
+      first: /an agent is running .*stop it first/,
+      code: 'locked'
+    },
+    { what: 'no --out', args: ['backup', ...I], exit: 1, first: /--out FILE/ },
+    {
+      what: 'a positional',
+      args: ['backup', 'x', ...I, '--out', join(root, 'b.qbak')],
+      exit: 1,
+      first: /unexpected argument/
+    },
+    // restore
+    {
+      what: 'no file',
+      args: ['restore', '--dir', join(root, 'r1')],
+      exit: 1,
+      first: /say which backup file/
+    },
+    {
+      what: 'a missing file',
+      args: ['restore', join(root, 'no.qbak'), '--dir', join(root, 'r1')],
+      exit: 1,
+      first: /cannot read/
+    },
+    {
+      what: 'a file that is not a backup',
+      args: ['restore', note, '--dir', join(root, 'r1')],
+      exit: 1,
+      first: /./,
+      code: 'backup-invalid'
+    },
     // audit
     { what: 'nothing to audit', args: ['audit'], exit: 1, first: /nothing to audit/ },
     {

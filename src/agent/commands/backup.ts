@@ -42,6 +42,7 @@ export const backupCommand: Command = {
 }
 
 export const restoreCommand: Command = {
+  positionals: true,
   usage: 'quid restore FILE [--dir DIR] [--json]',
   options: {
     dir: { type: 'string' },

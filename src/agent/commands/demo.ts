@@ -1,13 +1,11 @@
 /**
  * `quid demo`: the 1997 story on an embedded loopback network (src/demo/, README "Run the story").
  */
-import { stat } from 'node:fs/promises'
-import type { Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { runStory } from '../../demo/story.js'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import type { Command } from './command.js'
-import { isSystemError } from '../../core/settle.js'
+import { statIfAny } from '../../core/files.js'
 
 export const demoCommand: Command = {
   usage: 'quid demo [--keep] [--json] [--html FILE]',
@@ -53,16 +51,6 @@ export const demoCommand: Command = {
         })
       )
     return r.ok ? 0 : 2
-  }
-}
-
-/** What is at `path`, or null if nothing is. */
-async function statIfAny(path: string): Promise<Stats | null> {
-  try {
-    return await stat(path)
-  } catch (err) {
-    if (isSystemError(err, 'ENOENT', 'ENOTDIR')) return null
-    throw err
   }
 }
 

@@ -1,5 +1,5 @@
 /** `quid export`: this participant's log with its signed head, as a file anyone can audit. */
-import { stat, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { callAgent } from '../control.js'
@@ -10,6 +10,7 @@ import { encodeExport } from '../../audit/export-format.js'
 import { participantDir, paths } from '../dirs.js'
 import { openParticipant, openStore } from './participant.js'
 import type { Command } from './command.js'
+import { statIfAny } from '../../core/files.js'
 
 export const exportCommand: Command = {
   usage: 'quid export [--dir DIR] [--out FILE] [--json]',
@@ -27,13 +28,13 @@ export const exportCommand: Command = {
     const id = toHex(kp.publicKey)
     const out = (values.out as string | undefined) ?? `quid-${id.slice(0, 16)}.qlog`
     // Checked here, before the agent (which writes the file while it runs) would fail on it.
-    const where = await stat(dirname(resolve(out))).catch(() => null)
+    const where = await statIfAny(dirname(resolve(out)))
     if (!where?.isDirectory())
       throw new QuidError(
         ErrorCodes.BAD_ARGUMENT,
         `--out ${out}: no directory ${dirname(resolve(out))}`
       )
-    if ((await stat(out).catch(() => null))?.isDirectory())
+    if ((await statIfAny(out))?.isDirectory())
       throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--out ${out} is a directory`)
     // While the agent runs it holds the store: it writes the file instead.
     const viaAgent = await callAgent(p.socket, 'export', { out: resolve(out) }).catch(

@@ -8,6 +8,7 @@ import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { toHex } from '../../core/bytes.js'
 import { participantDir, paths } from '../dirs.js'
 import { EXIT, type Command } from './command.js'
+import { statIfAny } from '../../core/files.js'
 
 const common = {
   dir: { type: 'string' },
@@ -21,14 +22,14 @@ export const initCommand: Command = {
   async run(values, _positionals, io) {
     const root = participantDir(values.dir as string | undefined, io.env)
     const p = paths(root)
-    const there = await stat(root).catch(() => null)
+    const there = await statIfAny(root)
     if (there && !there.isDirectory())
       throw new QuidError(
         ErrorCodes.BAD_ARGUMENT,
         `${root} is a file, not a directory: --dir names a directory`
       )
     // Refused before anything is written (writeKeyFile checks again, atomically, for a race).
-    if (await stat(p.keyFile).catch(() => null))
+    if (await statIfAny(p.keyFile))
       throw new QuidError(
         ErrorCodes.KEY_FILE_EXISTS,
         `${p.keyFile} already exists; refusing to overwrite a key`
