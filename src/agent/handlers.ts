@@ -37,6 +37,7 @@ import { priceOf, toVector } from '../exchange/offers.js'
 import { paymentNonce, priceResource } from '../exchange/purchase.js'
 import { signStop } from '../host/host.js'
 import { withTimeout } from '../exchange/wait.js'
+import type { OnProposed } from '../exchange/exchange.js'
 import { exportCore } from '../audit/export.js'
 import { encodeExport } from '../audit/export-format.js'
 import { formatAddress, guestAddress, parseAddress } from '../vnet/address.js'
@@ -190,20 +191,22 @@ function pickClaims(
 async function proposed(
   agent: AgentContext,
   params: JsonObject,
-  peer: Uint8Array,
-  propose: () => Promise<SignedRecord>,
+  propose: (onProposed: OnProposed) => Promise<SignedRecord>,
   what: string
 ): Promise<SignedRecord> {
   const ex = agent.exchange
-  const before = new Set(ex.pending())
-  const pending = propose()
+  // This call's own proposal: a concurrent command's to the same peer is not ours to withdraw.
+  let mine: string | null = null
+  const pending = propose((id) => {
+    mine = id
+  })
   try {
     return await within(params, pending, what)
   } catch (err) {
     if (!(err instanceof QuidError) || err.code !== ErrorCodes.TIMEOUT) throw err
-    const mine = ex.proposals().filter((p) => !before.has(p.id) && p.peer === toHex(peer))
+    const id = mine as string | null
     try {
-      for (const p of mine) await ex.withdraw(p.id)
+      if (id) await ex.withdraw(id)
     } catch (w) {
       // The peer's answer came while we timed out: the proposal is being appended, so it ends
       // as a success after all.
@@ -212,8 +215,8 @@ async function proposed(
     }
     throw new QuidError(
       ErrorCodes.TIMEOUT,
-      `${err.message}; ${mine.length ? `proposal ${mine[0]!.id.slice(0, 12)} withdrawn (a late answer from the peer still completes it)` : 'nothing was proposed'}`,
-      { ...err.details, ...(mine.length ? { proposal: mine[0]!.id } : {}) }
+      `${err.message}; ${id ? `proposal ${id.slice(0, 12)} withdrawn (a late answer from the peer still completes it)` : 'nothing was proposed'}`,
+      { ...err.details, ...(id ? { proposal: id } : {}) }
     )
   }
 }
@@ -418,8 +421,13 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
       const signed = await proposed(
         agent,
         params,
-        peer,
-        () => ex().barter(peer, { give, want, ...(ms ? { expires: Date.now() + ms } : {}) }),
+        (onProposed) =>
+          ex().barter(peer, {
+            give,
+            want,
+            onProposed,
+            ...(ms ? { expires: Date.now() + ms } : {})
+          }),
         'the barter'
       )
       return settledAgreement(agent, ctx, signed)
@@ -478,8 +486,7 @@ export function controlHandlers(agent: AgentContext): Record<string, ControlHand
         signed = await proposed(
           agent,
           params,
-          offer.maker,
-          () => ex().purchase(offer, payment, take),
+          (onProposed) => ex().purchase(offer, payment, take, onProposed),
           'the purchase'
         )
       } catch (err) {

@@ -77,6 +77,12 @@ interface Outgoing {
 
 const BUSY_RETRY_MS = 1000
 
+/**
+ * Told the id of a proposal as soon as it is journaled, so that its caller can withdraw that one
+ * proposal, and no other made meanwhile to the same peer, when it stops waiting.
+ */
+export type OnProposed = (id: string) => void
+
 export class Exchange extends ReadyResource {
   readonly node: Node
   readonly ledger: Ledger
@@ -216,7 +222,7 @@ export class Exchange extends ReadyResource {
   /** Proposes a barter to a participant: we give `give`, it gives `want`. Resolves once appended. */
   async barter(
     counterparty: Uint8Array,
-    opts: { give: Amounts; want: Amounts; expires?: number }
+    opts: { give: Amounts; want: Amounts; expires?: number; onProposed?: OnProposed }
   ): Promise<SignedRecord> {
     const record = build.agreement({
       a: this.ledger.id,
@@ -225,7 +231,7 @@ export class Exchange extends ReadyResource {
       want: opts.want,
       ...(opts.expires ? { expires: opts.expires } : {})
     })
-    return this.propose(record, counterparty)
+    return this.propose(record, counterparty, opts.onProposed)
   }
 
   /** Proposes to move `amount` of a claim we hold to `receiver`. Resolves once in our log. */
@@ -286,7 +292,12 @@ export class Exchange extends ReadyResource {
    * the maker for a sale, an `issue` of what is bought to us, its nonce naming the payment.
    * Resolves once the maker has signed and appended it, and our copy of its log shows it.
    */
-  async purchase(offer: Offer, payment: Uint8Array, take?: Amounts): Promise<SignedRecord> {
+  async purchase(
+    offer: Offer,
+    payment: Uint8Array,
+    take?: Amounts,
+    onProposed?: OnProposed
+  ): Promise<SignedRecord> {
     this.priceOfTake(offer, take)
     const record = build.issue({
       issuer: offer.maker,
@@ -294,7 +305,7 @@ export class Exchange extends ReadyResource {
       amounts: take ?? offer.give,
       nonce: purchaseNonce(payment)
     })
-    return this.propose(record, offer.maker)
+    return this.propose(record, offer.maker, onProposed)
   }
 
   private priceOfTake(offer: Offer, take?: Amounts): ResourceVector {
@@ -303,7 +314,11 @@ export class Exchange extends ReadyResource {
     return price
   }
 
-  private async propose(record: CoSigned, counterparty: Uint8Array): Promise<SignedRecord> {
+  private async propose(
+    record: CoSigned,
+    counterparty: Uint8Array,
+    onProposed?: OnProposed
+  ): Promise<SignedRecord> {
     await this.ready()
     if (equal(counterparty, this.ledger.id))
       throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'cannot trade with oneself')
@@ -329,6 +344,7 @@ export class Exchange extends ReadyResource {
       at: out.at
     })
     this.outgoing.set(out.id, out)
+    onProposed?.(out.id)
     const done = this.completion(out.id)
     this.resend(out)
     return done

@@ -77,3 +77,57 @@ test('barter --timeout withdraws; pending lists; cancel withdraws; status counts
   t.equal(again.code, 1)
   t.match(again.stderr, /no pending proposal known here starts with ffff0000/)
 })
+
+test('a barter that times out withdraws its own proposal, not a concurrent one to the same peer', async (t) => {
+  const root = await tmp(t)
+  const dir = join(root, 'alice')
+  t.equal((await quid(['init', '--dir', dir])).code, 0)
+  const testnet = await daemon(t, ['testnet'])
+  const bootstrap = (testnet.ready.bootstrap as string[]).join(',')
+  await daemon(t, ['up', '--dir', dir, '--bootstrap', bootstrap, '--market', 'quid-pending-two'])
+  const offline = randomBytes(32).toString('hex')
+  const R = ['--give', 'cpu=1my', '--want', 'cpu=1my']
+  const list = async (): Promise<Pending[]> =>
+    JSON.parse((await quid(['pending', '--dir', dir, '--json'])).stdout) as Pending[]
+
+  // The short one first; the long one starts while it waits, after its proposal was made.
+  const short = quid(['barter', offline, '--dir', dir, ...R, '--timeout', '4s', '--json'])
+  let mine: Pending | undefined
+  for (let i = 0; i < 100 && !mine; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    mine = (await list()).find((p) => !p.withdrawn)
+  }
+  t.ok(mine, 'the short barter is pending')
+  const long = quid(['barter', offline, '--dir', dir, ...R, '--json'])
+  let first: Pending | undefined
+  for (let i = 0; i < 100 && !first; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    first = (await list()).find((p) => !p.withdrawn && p.id !== (mine as Pending).id)
+  }
+  t.ok(first, 'the long barter is pending too')
+  const ended = await short
+  t.equal(ended.code, 2)
+  const err = (
+    JSON.parse(ended.stdout) as { error: { code: string; details: { proposal: string } } }
+  ).error
+  t.equal(err.code, 'timeout')
+  t.equal(err.details.proposal, (mine as Pending).id, 'it names its own proposal')
+  const after = await list()
+  t.equal(after.length, 2)
+  t.match(
+    after.find((p) => p.id === (first as Pending).id),
+    { withdrawn: false },
+    'the long barter is still pending'
+  )
+  t.match(
+    after.find((p) => p.id === err.details.proposal),
+    { withdrawn: true }
+  )
+  const cancel = await quid(['cancel', (first as Pending).id.slice(0, 12), '--dir', dir])
+  t.equal(cancel.code, 0, cancel.stderr)
+  t.equal(
+    (JSON.parse((await long).stdout) as { error: { code: string } }).error.code,
+    'cancelled',
+    'the long one ends only when it is cancelled itself'
+  )
+})
