@@ -15,9 +15,8 @@ export const backupCommand: Command = {
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' }
   },
-  async run(values, positionals, io) {
-    if (positionals.length > 0)
-      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `unexpected argument ${positionals[0]}`)
+  async run(values, _positionals, io) {
+    // Positionals never reach here: the CLI refuses them for a command that declares none.
     const out = values.out as string | undefined
     if (!out) throw new QuidError(ErrorCodes.BAD_ARGUMENT, 'say where to write it: --out FILE')
     const root = participantDir(values.dir as string | undefined, io.env)

@@ -1,11 +1,10 @@
 /**
  * `quid demo`: the 1997 story on an embedded loopback network (src/demo/, README "Run the story").
  */
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { runStory } from '../../demo/story.js'
-import { QuidError, ErrorCodes } from '../../core/errors.js'
 import type { Command } from './command.js'
-import { statIfAny } from '../../core/files.js'
+import { checkOutFile } from './out-file.js'
 
 export const demoCommand: Command = {
   usage: 'quid demo [--keep] [--json] [--html FILE]',
@@ -18,7 +17,7 @@ export const demoCommand: Command = {
   async run(values, _positionals, io) {
     const html = values.html === undefined ? undefined : resolve(String(values.html))
     // Refused before the story starts, rather than after it ran for nothing.
-    if (html) await writable(html)
+    if (html) await checkOutFile('html', html)
     // Ctrl-C stops the agents and removes the directories rather than leaving them behind.
     const interrupt = new AbortController()
     const onSignal = (): void => interrupt.abort()
@@ -52,12 +51,4 @@ export const demoCommand: Command = {
       )
     return r.ok ? 0 : 2
   }
-}
-
-async function writable(file: string): Promise<void> {
-  const dir = await statIfAny(dirname(file))
-  if (!dir?.isDirectory())
-    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--html ${file}: no directory ${dirname(file)}`)
-  if ((await statIfAny(file))?.isDirectory())
-    throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--html ${file} is a directory`)
 }

@@ -1,6 +1,6 @@
 /** `quid export`: this participant's log with its signed head, as a file anyone can audit. */
 import { writeFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { QuidError, ErrorCodes } from '../../core/errors.js'
 import { callAgent } from '../control.js'
 import { readKeyFile } from '../../crypto/identity.js'
@@ -10,7 +10,7 @@ import { encodeExport } from '../../audit/export-format.js'
 import { participantDir, paths } from '../dirs.js'
 import { openParticipant, openStore } from './participant.js'
 import type { Command } from './command.js'
-import { statIfAny } from '../../core/files.js'
+import { checkOutFile } from './out-file.js'
 
 export const exportCommand: Command = {
   usage: 'quid export [--dir DIR] [--out FILE] [--json]',
@@ -28,14 +28,7 @@ export const exportCommand: Command = {
     const id = toHex(kp.publicKey)
     const out = (values.out as string | undefined) ?? `quid-${id.slice(0, 16)}.qlog`
     // Checked here, before the agent (which writes the file while it runs) would fail on it.
-    const where = await statIfAny(dirname(resolve(out)))
-    if (!where?.isDirectory())
-      throw new QuidError(
-        ErrorCodes.BAD_ARGUMENT,
-        `--out ${out}: no directory ${dirname(resolve(out))}`
-      )
-    if ((await statIfAny(out))?.isDirectory())
-      throw new QuidError(ErrorCodes.BAD_ARGUMENT, `--out ${out} is a directory`)
+    await checkOutFile('out', out)
     // While the agent runs it holds the store: it writes the file instead.
     const viaAgent = await callAgent(p.socket, 'export', { out: resolve(out) }).catch(
       (err: unknown) => {
